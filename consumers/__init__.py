@@ -1,0 +1,1 @@
+"""Long-running Kafka consumers (processor, indexer, alerter) on one shared base loop."""

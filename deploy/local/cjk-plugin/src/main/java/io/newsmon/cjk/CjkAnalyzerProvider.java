@@ -1,0 +1,25 @@
+package io.newsmon.cjk;
+
+import org.apache.lucene.analysis.CharArraySet;
+import org.apache.lucene.analysis.cjk.CJKAnalyzer;
+import org.elasticsearch.common.settings.Settings;
+import org.elasticsearch.env.Environment;
+import org.elasticsearch.index.IndexSettings;
+import org.elasticsearch.index.analysis.AbstractIndexAnalyzerProvider;
+import org.elasticsearch.index.analysis.Analysis;
+
+/** Same behaviour as analysis-common's provider: optional `stopwords`, Lucene's CJK defaults otherwise. */
+final class CjkAnalyzerProvider extends AbstractIndexAnalyzerProvider<CJKAnalyzer> {
+    private final CJKAnalyzer analyzer;
+
+    CjkAnalyzerProvider(IndexSettings indexSettings, Environment env, String name, Settings settings) {
+        super(name, settings);
+        CharArraySet stopWords = Analysis.parseStopWords(env, settings, CJKAnalyzer.getDefaultStopSet());
+        analyzer = new CJKAnalyzer(stopWords);
+    }
+
+    @Override
+    public CJKAnalyzer get() {
+        return analyzer;
+    }
+}

@@ -1,0 +1,1 @@
+"""Everything Elasticsearch: templates, the bulk indexer, queries, campaigns, Kibana objects."""
