@@ -6,6 +6,7 @@ without any configuration. Secrets are SecretStr so they never print by accident
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -66,8 +67,8 @@ class Settings(BaseSettings):
     contact_url: str = "https://github.com/newsmon/newsmon#crawler"
 
     # --- local stack (deploy/local) ----------------------------------------------------------
-    cache_dir: Path = Field(Path.home() / ".cache" / "newsmon", description="Downloaded Kafka/ES (outside the repo)")
-    stack_dir: Path = Field(Path.home() / ".local" / "share" / "newsmon" / "stack", description="Data, logs, PIDs")
+    cache_dir: Path = Field(default_factory=lambda: _default_dirs()[0], description="Downloaded Kafka/ES (outside the repo)")
+    stack_dir: Path = Field(default_factory=lambda: _default_dirs()[1], description="Local stack data, logs, PIDs")
     kafka_version: str = "3.9.1"
     es_version: str = "8.19.21"
     kafka_port: int = Field(9092, ge=1, le=65535)
@@ -127,6 +128,14 @@ class Settings(BaseSettings):
                 shown = _strip_url_credentials(str(value))
             out[name] = shown
         return out
+
+
+def _default_dirs() -> tuple[Path, Path]:
+    """Cache and stack directories. As root, Elasticsearch runs as a system user that cannot enter
+    /root, so root gets world-traversable system locations instead of the home directory."""
+    if os.geteuid() == 0:
+        return Path("/var/cache/newsmon"), Path("/var/lib/newsmon/stack")
+    return Path.home() / ".cache" / "newsmon", Path.home() / ".local" / "share" / "newsmon" / "stack"
 
 
 def _strip_url_credentials(value: str) -> str:

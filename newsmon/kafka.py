@@ -1,0 +1,117 @@
+"""Kafka helpers shared by every stage: client configs from settings, topic creation, JSON values.
+
+kafka-python 3.x negotiates the API version itself (LIBRARIES.md: do not pin api_version); its
+producer defaults to acks=all with idempotence, which we keep and state explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from newsmon.settings import (
+    TOPIC_ARTICLES,
+    TOPIC_CRAWL_REQUESTS,
+    TOPIC_DEAD_LETTER,
+    TOPIC_RAW_PAGES,
+    Settings,
+)
+
+log = logging.getLogger(__name__)
+
+STANDARD_TOPICS = (TOPIC_RAW_PAGES, TOPIC_ARTICLES, TOPIC_DEAD_LETTER, TOPIC_CRAWL_REQUESTS)
+
+
+def client_config(settings: Settings) -> dict[str, Any]:
+    """Connection and security options common to producers, consumers and the admin client."""
+    cfg: dict[str, Any] = {
+        "bootstrap_servers": [s.strip() for s in settings.kafka_bootstrap.split(",")],
+        "security_protocol": settings.kafka_security_protocol,
+        "client_id": "newsmon",
+    }
+    if settings.kafka_sasl_mechanism:
+        cfg["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        cfg["sasl_plain_username"] = settings.kafka_sasl_username
+        if settings.kafka_sasl_password is not None:
+            cfg["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    if settings.kafka_ssl_cafile:
+        cfg["ssl_cafile"] = str(settings.kafka_ssl_cafile)
+    return cfg
+
+
+def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
+    """A producer that loses nothing: acks from all in-sync replicas, retries, idempotence,
+    gzip (raw pages are large HTML)."""
+    cfg = client_config(settings) | {
+        "acks": "all",
+        "retries": 2_147_483_647,
+        "enable_idempotence": True,
+        "compression_type": "gzip",
+        "linger_ms": 20,
+        "max_request_size": 16 * 1024 * 1024,
+        "request_timeout_ms": 30_000,
+        "delivery_timeout_ms": 120_000,
+    }
+    cfg.update(overrides)
+    return KafkaProducer(**cfg)
+
+
+def make_consumer(settings: Settings, group_id: str, topics: Iterable[str] = (), **overrides: Any) -> KafkaConsumer:
+    """A consumer that commits only when told to (after the downstream write succeeded)."""
+    cfg = client_config(settings) | {
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_poll_records": 100,
+        "max_partition_fetch_bytes": 16 * 1024 * 1024,
+        "fetch_max_bytes": 64 * 1024 * 1024,
+    }
+    cfg.update(overrides)
+    consumer = KafkaConsumer(**cfg)
+    topics = list(topics)
+    if topics:
+        consumer.subscribe(topics)
+    return consumer
+
+
+def make_admin(settings: Settings, **overrides: Any) -> KafkaAdminClient:
+    return KafkaAdminClient(**(client_config(settings) | {"request_timeout_ms": 15_000} | overrides))
+
+
+def ensure_topics(settings: Settings, names: Iterable[str] = STANDARD_TOPICS, partitions: int | None = None) -> list[str]:
+    """Create the given topics (namespace applied) if missing; return the full names. Idempotent.
+    The local broker has auto-creation off, so a typo in a topic name fails loudly."""
+    full = [settings.topic(n) for n in names]
+    admin = make_admin(settings)
+    try:
+        existing = set(admin.list_topics())
+        missing = [n for n in full if n not in existing]
+        if missing:
+            new = [
+                NewTopic(name=n, num_partitions=partitions or settings.kafka_partitions, replication_factor=_replication(admin))
+                for n in missing
+            ]
+            try:
+                admin.create_topics(new)
+            except TopicAlreadyExistsError:  # another process won the race
+                pass
+            log.info("created topics %s", missing)
+    finally:
+        admin.close()
+    return full
+
+
+def _replication(admin: KafkaAdminClient) -> int:
+    brokers = admin.describe_cluster().get("brokers", [])
+    return min(3, max(1, len(brokers)))
+
+
+def dumps(value: Any) -> bytes:
+    """JSON message value (UTF-8, Chinese kept readable)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
