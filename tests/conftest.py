@@ -49,7 +49,7 @@ def _cleanup_namespace(s: Settings) -> None:
     try:
         es = make_es(s)
         es.options(ignore_status=404).indices.delete(index=f"{s.namespace}-*", expand_wildcards="all")
-        for tpl in es.indices.get_index_template(name=f"{s.namespace}-*", ignore=404).get("index_templates", []):
+        for tpl in es.options(ignore_status=404).indices.get_index_template(name=f"{s.namespace}-*").get("index_templates", []):
             es.indices.delete_index_template(name=tpl["name"])
     except Exception as exc:  # cleanup must not hide the test result
         print(f"[cleanup] elasticsearch: {exc}")
