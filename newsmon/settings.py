@@ -65,6 +65,17 @@ class Settings(BaseSettings):
     # --- crawler -----------------------------------------------------------------------------
     user_agent: str = "newsmon/0.1 (+{contact_url})"
     contact_url: str = "https://github.com/newsmon/newsmon#crawler"
+    crawl_delay: float = Field(1.0, ge=0, description="Seconds between requests to one domain (AutoThrottle start)")
+    crawl_concurrency_per_domain: int = Field(2, ge=1, le=64)
+    crawl_autothrottle: bool = True
+    crawl_timeout: float = Field(30.0, gt=0, description="Download timeout, seconds")
+    crawl_max_page_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Larger pages are truncated")
+    crawl_retries: int = Field(3, ge=0, le=20)
+    crawl_obey_robots: bool = True
+    crawl_allow_private_networks: bool = Field(
+        False, description="Allow loopback/private addresses (fixture site in tests and the demo only)")
+    epaper_days: int = Field(3, ge=1, le=60, description="E-paper editions fetched: today and the N-1 days before")
+    demo_site_port: int = Field(8765, ge=1, le=65535, description="Port of `newsmon demo-site` on 127.0.0.1")
 
     # --- local stack (deploy/local) ----------------------------------------------------------
     cache_dir: Path = Field(default_factory=lambda: _default_dirs()[0], description="Downloaded Kafka/ES (outside the repo)")
