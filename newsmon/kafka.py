@@ -6,6 +6,7 @@ producer defaults to acks=all with idempotence, which we keep and state explicit
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Iterable
@@ -97,10 +98,8 @@ def ensure_topics(settings: Settings, names: Iterable[str] = STANDARD_TOPICS, pa
                 NewTopic(name=n, num_partitions=partitions or settings.kafka_partitions, replication_factor=_replication(admin))
                 for n in missing
             ]
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another process won the race
                 admin.create_topics(new)
-            except TopicAlreadyExistsError:  # another process won the race
-                pass
             log.info("created topics %s", missing)
     finally:
         admin.close()

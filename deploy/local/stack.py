@@ -396,7 +396,7 @@ def _ensure_system_user(name: str) -> None:
 
 def _chown_tree(path: Path, user: str) -> None:
     pw = pwd.getpwnam(user)
-    for root, dirs, files in os.walk(path):
+    for root, _dirs, files in os.walk(path):
         os.chown(root, pw.pw_uid, pw.pw_gid)
         for f in files:
             os.chown(os.path.join(root, f), pw.pw_uid, pw.pw_gid)
