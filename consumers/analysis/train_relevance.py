@@ -1,0 +1,206 @@
+"""Train the relevance classifier and write `data/models/relevance.json`.
+
+    python -m consumers.analysis.train_relevance [--seeds DIR] [--output PATH]
+
+Training stories come from the corpus *train* split only (`load_corpus("train")`) plus the five
+seed pages (split into stories by their labelled titles). Every story is turned into the same named
+features `relevance.story_features` computes at run time; a logistic regression is fitted on them
+and stored as JSON (intercept, threshold, weight per feature), which is diffable, safe to load and
+explains itself. Cross-validation on the training stories (grouped by page, so stories of one page
+never sit on both sides) picks the regularisation and the decision threshold and is printed.
+Deterministic: fixed folds and solver, no random sampling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import opencc
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import precision_recall_fscore_support
+from sklearn.model_selection import StratifiedGroupKFold
+
+from consumers.analysis.corpus import load_corpus
+from consumers.analysis.evaluate import title_key, titles_match
+from consumers.analysis.relevance import MODEL_PATH, story_features
+
+DEFAULT_SEEDS_DIR = Path("/work/shared/seeds")
+C_GRID = (0.1, 0.3, 1.0, 3.0)
+MIN_WORD_DF = 2          # a word seen in one training story only cannot generalise
+N_FOLDS = 5
+
+
+@dataclass(slots=True)
+class LabelledStory:
+    source: str                      # page id, used to keep a page's stories in one fold
+    title: str                       # Simplified
+    text: str                        # Simplified
+    relevant: bool
+    measures: list[str] = field(default_factory=list)
+
+
+@cache
+def _t2s() -> opencc.OpenCC:
+    # tw2s: no real errors in round trips on this corpus kind (t2s leaves 著 in 跟著).
+    return opencc.OpenCC("tw2s")
+
+
+def to_simplified(text: str) -> str:
+    return _t2s().convert(text)
+
+
+_ANNOTATION = re.compile(r"\s*\([^)]*[A-Za-z][^)]*\)\s*$")   # "… (several continuation pieces)"
+
+
+def label_title(title: str) -> str:
+    """A labelled title as it appears on the page: drop an English annotation in parentheses."""
+    return _ANNOTATION.sub("", title)
+
+
+def split_by_titles(text: str, titles: list[str]) -> list[tuple[int, str, str]]:
+    """Cut a page's text into stories at its labelled titles (in reading order).
+
+    Returns (label index, title line, body) for each title found as a line of `text`; the body
+    runs to the next found title. Titles not found are left out (their body stays with the story
+    before). Text before the first title (spam, navigation) is dropped."""
+    lines = text.splitlines()
+    found: list[tuple[int, int]] = []         # (label index, line index)
+    cursor = 0
+    for index, title in enumerate(titles):
+        wanted = title_key(label_title(title))
+        for line_no in range(cursor, len(lines)):
+            if lines[line_no].strip() and titles_match(title_key(lines[line_no]), wanted):
+                found.append((index, line_no))
+                cursor = line_no + 1
+                break
+    stories = []
+    for pos, (index, line_no) in enumerate(found):
+        end = found[pos + 1][1] if pos + 1 < len(found) else len(lines)
+        body = "\n".join(line for line in lines[line_no + 1 : end] if line.strip())
+        stories.append((index, lines[line_no].strip(), body))
+    return stories
+
+
+def page_text(item_input: dict) -> str:
+    """The text of a corpus input: text as is, HTML through trafilatura (the same extractor the
+    pipeline uses), one paragraph per line."""
+    if "text" in item_input:
+        return item_input["text"]
+    import trafilatura
+
+    extracted = trafilatura.extract(item_input["html"], favor_precision=True, include_comments=False)
+    return extracted or ""
+
+
+def stories_of_page(source: str, text: str, labels: list[dict]) -> Iterator[LabelledStory]:
+    text = to_simplified(text)
+    for index, title, body in split_by_titles(text, [to_simplified(s["title"]) for s in labels]):
+        label = labels[index]
+        yield LabelledStory(source=source, title=title, text=body, relevant=bool(label["relevant"]),
+                            measures=list(label.get("measures") or []))
+
+
+def corpus_stories(items: Iterable[dict]) -> Iterator[LabelledStory]:
+    for item in items:
+        if item.get("spam") or not item.get("stories"):
+            continue
+        yield from stories_of_page(item["id"], page_text(item["input"]), item["stories"])
+
+
+def seed_stories(seeds_dir: Path = DEFAULT_SEEDS_DIR) -> list[LabelledStory]:
+    labels = json.loads((seeds_dir / "labels.json").read_text(encoding="utf-8"))["seeds"]
+    stories: list[LabelledStory] = []
+    for name, seed in sorted(labels.items()):
+        text = (seeds_dir / name).read_text(encoding="utf-8")
+        stories.extend(stories_of_page(f"seed:{name}", text, seed["stories"]))
+    return stories
+
+
+def prune_rare_words(rows: list[dict[str, float]], min_df: int) -> list[dict[str, float]]:
+    """Drop word features (w:/t:) seen in fewer than `min_df` stories; cue features always stay."""
+    df: dict[str, int] = {}
+    for row in rows:
+        for name in row:
+            df[name] = df.get(name, 0) + 1
+    return [{k: v for k, v in row.items() if k[:2] not in ("w:", "t:") or df[k] >= min_df} for row in rows]
+
+
+def fit(rows: list[dict[str, float]], labels: np.ndarray, c: float) -> tuple[DictVectorizer, LogisticRegression]:
+    vectorizer = DictVectorizer(sparse=True)
+    x = vectorizer.fit_transform(rows)
+    clf = LogisticRegression(C=c, class_weight="balanced", solver="lbfgs", max_iter=2000)
+    clf.fit(x, labels)
+    return vectorizer, clf
+
+
+def out_of_fold_scores(rows, labels, groups, c: float) -> np.ndarray:
+    folds = StratifiedGroupKFold(n_splits=N_FOLDS, shuffle=False)
+    scores = np.zeros(len(rows))
+    for train_idx, test_idx in folds.split(rows, labels, groups):
+        vectorizer, clf = fit([rows[i] for i in train_idx], labels[train_idx], c)
+        scores[test_idx] = clf.predict_proba(vectorizer.transform([rows[i] for i in test_idx]))[:, 1]
+    return scores
+
+
+def best_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
+    """The threshold with the best F1 on out-of-fold scores; ties go to the one nearest 0.5."""
+    candidates = np.round(np.arange(0.2, 0.81, 0.05), 2)
+    return float(max(candidates, key=lambda t: (f1(scores >= t, labels), -abs(t - 0.5))))
+
+
+def f1(predicted: np.ndarray, labels: np.ndarray) -> float:
+    return float(precision_recall_fscore_support(labels, predicted, average="binary", zero_division=0)[2])
+
+
+def model_json(vectorizer: DictVectorizer, clf: LogisticRegression, threshold: float, **about) -> dict:
+    weights = {name: round(float(w), 4) for name, w in zip(vectorizer.feature_names_, clf.coef_[0], strict=True)
+               if abs(w) >= 1e-3}
+    return {"format": 1, "kind": "logistic_regression", **about,
+            "intercept": round(float(clf.intercept_[0]), 4), "threshold": threshold,
+            "weights": dict(sorted(weights.items(), key=lambda kv: -abs(kv[1])))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=Path, default=DEFAULT_SEEDS_DIR)
+    parser.add_argument("--output", type=Path, default=MODEL_PATH)
+    args = parser.parse_args(argv)
+
+    stories = list(corpus_stories(load_corpus("train")))
+    n_corpus = len(stories)
+    if args.seeds.exists():
+        stories += seed_stories(args.seeds)
+    labels = np.array([s.relevant for s in stories], dtype=int)
+    groups = np.array([s.source for s in stories])
+    rows = prune_rare_words([story_features(s.title, s.text) for s in stories], MIN_WORD_DF)
+    print(f"training stories: {len(stories)} ({n_corpus} corpus train, {len(stories) - n_corpus} seed); "
+          f"relevant {labels.sum()}, not {len(labels) - labels.sum()}")
+
+    results = []
+    for c in C_GRID:
+        scores = out_of_fold_scores(rows, labels, groups, c)
+        threshold = best_threshold(scores, labels)
+        p, r, f, _ = precision_recall_fscore_support(labels, scores >= threshold, average="binary", zero_division=0)
+        results.append((f, -abs(np.log10(c)), c, threshold, p, r))
+        print(f"  C={c:<4} threshold={threshold:.2f}  CV precision={p:.3f} recall={r:.3f} F1={f:.3f}")
+    f, _, c, threshold, p, r = max(results)
+    vectorizer, clf = fit(rows, labels, c)
+    data = model_json(vectorizer, clf, threshold, C=c, training_stories=len(stories),
+                      cv={"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4)})
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(data, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    print(f"chose C={c} threshold={threshold:.2f}; wrote {len(data['weights'])} weights to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
