@@ -36,6 +36,7 @@ import opencc
 from consumers.analysis.corpus import load_corpus
 
 TITLE_MATCH_RATIO = 0.8
+MIN_SHARED_RUN = 6
 
 # name -> (target, comparison); "max" means the value must not exceed the target.
 TARGETS: dict[str, tuple[float, str]] = {
@@ -99,14 +100,15 @@ def match_stories(labelled: list[dict], predicted: list[dict]) -> list[int | Non
 
 def texts_overlap(a: str, b: str) -> bool:
     """Two figure texts point at the same place: one contains the other, or they share a run of at
-    least half the shorter one."""
+    least half the shorter one and of more than the number with its unit (MIN_SHARED_RUN chars), so
+    "另有商户890个" does not claim "精简微信工作群890个"."""
     a, b = simplified_fold(a).strip(), simplified_fold(b).strip()
     if not a or not b:
         return False
     if a in b or b in a:
         return True
     match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match()
-    return match.size >= min(len(a), len(b)) / 2
+    return match.size >= max(min(len(a), len(b)) / 2, MIN_SHARED_RUN)
 
 
 def figure_found(label: dict, predicted_figures: Iterable[dict]) -> bool:
