@@ -42,6 +42,13 @@ def settings(stack) -> Settings:
     _cleanup_namespace(s)
 
 
+@pytest.fixture
+def fresh_settings(settings, request) -> Settings:
+    """Settings with a namespace of this test's own (inside the session's, so cleanup covers it):
+    for tests that count everything on a topic."""
+    return load_settings(namespace=f"{settings.namespace}-{uuid.uuid4().hex[:6]}")
+
+
 def _cleanup_namespace(s: Settings) -> None:
     from newsmon.es import make_es
     from newsmon.kafka import make_admin
@@ -55,7 +62,7 @@ def _cleanup_namespace(s: Settings) -> None:
         print(f"[cleanup] elasticsearch: {exc}")
     try:
         admin = make_admin(s)
-        mine = [t for t in admin.list_topics() if t.startswith(s.namespace + ".")]
+        mine = [t for t in admin.list_topics() if t.startswith(s.namespace)]
         if mine:
             admin.delete_topics(mine)
         admin.close()
