@@ -266,12 +266,22 @@ def _score_figures(evaluation: Evaluation, item_id: str, story: dict, found: dic
             evaluation.fail("figure_recall", f"{item_id}: {figure['value']}{figure['unit']} “{figure['text']}”")
 
 
-def evaluate(items: Iterable[dict], analyze: Callable[[dict], dict], split: str = "?") -> Evaluation:
+def analyze_input(item: dict, with_source: bool = False) -> dict:
+    """The `newsmon analyze` input line for a corpus item: exactly the contract ({"id","text"} or
+    {"id","html","url"}), optionally with the outlet and its home region, which the live processor
+    knows from the source definition."""
+    record = {"id": item["id"], **item["input"]}
+    if with_source:
+        record.update({k: item[k] for k in ("outlet", "home_region") if item.get(k)})
+    return record
+
+
+def evaluate(items: Iterable[dict], analyze: Callable[[dict], dict], split: str = "?",
+             with_source: bool = False) -> Evaluation:
     """Run `analyze` on each item's input record and score it."""
     evaluation = Evaluation(split=split)
     for item in items:
-        output = analyze({"id": item["id"], **item["input"]})
-        score_item(evaluation, item, output)
+        score_item(evaluation, item, analyze(analyze_input(item, with_source)))
     return evaluation
 
 
@@ -316,11 +326,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=("test", "train", "all"), default="test")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--details", action="store_true", help="list the misses under the table")
+    parser.add_argument("--with-source", action="store_true",
+                        help="also pass each item's outlet and home region, as the live processor would")
     args = parser.parse_args(argv)
 
-    from consumers.analysis.pipeline import analyze_record
+    try:
+        from consumers.analysis.pipeline import analyze_record
+    except ImportError as exc:
+        print(f"error: the analysis pipeline cannot be imported: {exc}", file=sys.stderr)
+        return 2
 
-    evaluation = evaluate(load_corpus(args.split), analyze_record, split=args.split)
+    evaluation = evaluate(load_corpus(args.split), analyze_record, split=args.split, with_source=args.with_source)
     if args.json:
         print(json.dumps(to_json(evaluation), ensure_ascii=False, indent=2))
     else:

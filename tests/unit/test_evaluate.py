@@ -6,6 +6,7 @@ import pytest
 
 from consumers.analysis.evaluate import (
     Evaluation,
+    analyze_input,
     evaluate,
     figure_found,
     first_region_agrees,
@@ -147,3 +148,10 @@ def test_evaluate_runs_an_analyzer_and_reports_targets():
     assert metrics["spam_recall"]["value"] is None and metrics["spam_recall"]["met"] is None   # nothing to measure
     assert evaluation.all_targets_met
     assert to_json(evaluation)["all_targets_met"] is True
+
+
+def test_analyze_input_is_the_contract_unless_source_info_is_asked_for():
+    item = dict(relevant_item(), outlet="辽宁日报", home_region=TIELING)
+    assert analyze_input(item) == {"id": "x-1", "text": "..."}
+    assert analyze_input(item, with_source=True) == {"id": "x-1", "text": "...", "outlet": "辽宁日报",
+                                                     "home_region": TIELING}
