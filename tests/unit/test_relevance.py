@@ -228,3 +228,14 @@ def test_model_file_is_plain_json():
     assert data["kind"] == "logistic_regression"
     assert 0 < data["threshold"] < 1
     assert all(isinstance(w, float) for w in data["weights"].values())
+
+
+@needs_seeds
+def test_fast_inference_path_equals_the_training_features(seeds):
+    from consumers.analysis.relevance import _contributions, model, story_features
+
+    clf = model()
+    for story in seeds:
+        matches = match_cues(story.title, story.text)
+        slow = clf.contributions(story_features(story.title, story.text, matches))
+        assert _contributions(clf, story.title, story.text, matches) == pytest.approx(slow)
