@@ -42,8 +42,11 @@ _APPROX_PREFIX = r"(?P<prefix>近|约|逾|超过|超|将近|接近|大约)?"
 _APPROX_SUFFIX = r"(?P<suffix>余|多|来)?(?P<magnitude>[万亿])?"   # 20余万个: the magnitude follows 余
 _TRAILING = r"(?P<trailing>左右|以上|以下|有余)?"
 # Characters that, written just before a Chinese numeral, make it part of a word (统一, 第一,
-# 唯一, 同一, 每一, 单一, 逐一, 之一) rather than a count.
-_WORD_PREFIX_CHARS = set("统第唯同每单逐之万专划归合")
+# 唯一, 同一, 每一, 单一, 逐一, 之一) or a vague amount (几十个, 数百个) rather than a count.
+_WORD_PREFIX_CHARS = set("统第唯同每单逐之万专划归合几数")
+# Two digit characters side by side (三四次, 两三个, 五六十个) are a range, not a number: cn2an
+# would read them digit by digit as 34, 23, 560.
+_CHINESE_RANGE = re.compile("[一二两三四五六七八九][一二两三四五六七八九]")
 
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # 百分之四十, 百分之27.5
@@ -83,6 +86,8 @@ def parse_numeral(numeral: str) -> float | None:
         return None
     if numeral in ("百", "千", "万", "亿"):          # 近百个, 上千人: the bare magnitude means one of it
         numeral = "一" + numeral
+    if _CHINESE_RANGE.search(numeral):
+        return None
     try:
         value = cn2an.cn2an(numeral, "smart")
     except (ValueError, KeyError, IndexError):
