@@ -21,7 +21,6 @@ and lines inside the content element arrive with it.
 from __future__ import annotations
 
 import re
-import zlib
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
@@ -87,6 +86,8 @@ _MAX_WIDGET_LINE = 40
 _MAX_MARKER_LINE = 12      # "01", "▲", "—2—"
 _MAX_META_LINE = 90
 _MAX_FOOTER_LINE = 220
+_MAX_NAV_ITEM = 8          # nav bar items: "首页", "福建", "时评", "往期回顾"
+_NAV_SHORT_SHARE = 0.75    # a nav bar may start with one long item (the paper's name and date)
 _MAX_SHORT_BULLET = 8      # "• 三天": a sidebar tab, junk when it sits among other junk
 _MAX_TAIL_MARKER = 12
 
@@ -132,7 +133,8 @@ def _is_nav_bar(line: str) -> bool:
     if _SENTENCE_PUNCT.search(line) or _CREDIT_WORDS.search(line):
         return False
     items = [item for item in _NAV_SEPARATORS.split(line) if item]
-    if len(items) >= 3 and max(len(item) for item in items) <= 8:
+    short = sum(1 for item in items if len(item) <= _MAX_NAV_ITEM)
+    if len(items) >= 3 and short >= 3 and short / len(items) >= _NAV_SHORT_SHARE:
         return True
     spaced = line.split()
     return len(spaced) >= 5 and max(len(item) for item in spaced) <= 4 and _han_count(line) >= 8
@@ -269,55 +271,72 @@ def junk_mask(paragraphs: list[str]) -> list[bool]:
     return [f or is_spam_line(p) for f, p in zip(furniture_mask(paragraphs), paragraphs, strict=True)]
 
 
-# --- page-level spam -----------------------------------------------------------------------------
+# --- page-level spam ----------------------------------------------------------------------------
 
 _SPAM_SHARE = 0.25            # of the page's characters in spam lines
-_STUFFING_MIN_BYTES = 600     # compressibility means little on short texts
-_STUFFING_RATIO = 0.22        # zlib size / raw size; news prose compresses to ~0.4-0.5
-_STUFFING_TOP_SHARE = 0.06    # one 4-gram covering this share of all 4-grams: keyword repetition
-_LINK_FARM_MIN_LINES = 12
-_LINK_FARM_SHARE = 0.7        # of lines that are short headline-like fragments
+_SPAM_LINES = 3               # an injected header is one or two lines; mirror pages repeat them
+_PROSE_SPAM_TERMS = 3         # distinct unambiguous spam terms inside prose: spun carrier text
+_LIST_ITEM_MAX = 12           # items of keyword lists and link farms are short
+_LIST_LINE_ITEMS = 4
+_LIST_SHARE = 0.6             # of lines that are keyword lists...
+_MIN_PROSE_CHARS = 300        # ...on a page with less prose than this
+_SPAM_TITLE_SEGMENTS = 3      # "real headline_kw_kw_kw": keywords glued to a title
+_LIST_SEPARATORS = re.compile(r"[|｜丨_\-—,，、/\s]+")
+_TITLE_SEGMENTS = re.compile(r"[_|｜丨\-—]+")
 
 
-def _stuffing(text: str) -> float | None:
-    """Signs of keyword stuffing: the text compresses far better than prose and one phrase
-    dominates. Returns the compression ratio when both hold."""
-    raw = text.encode("utf-8")
-    if len(raw) < _STUFFING_MIN_BYTES:
-        return None
-    ratio = len(zlib.compress(raw, 6)) / len(raw)
-    han = "".join(_HAN.findall(text))
-    grams = Counter(han[i : i + 4] for i in range(len(han) - 3))
-    if not grams:
-        return None
-    top_share = grams.most_common(1)[0][1] / sum(grams.values())
-    return ratio if ratio <= _STUFFING_RATIO and top_share >= _STUFFING_TOP_SHARE else None
-
-
-def _link_farm(paragraphs: list[str]) -> bool:
-    if len(paragraphs) < _LINK_FARM_MIN_LINES:
+def _is_keyword_list(line: str) -> bool:
+    """A line of short items joined by separators, without sentences: keyword stuffing or links."""
+    if "。" in line:
         return False
-    fragments = sum(1 for p in paragraphs if len(p) <= 30 and not _SENTENCE_PUNCT.search(p))
-    prose = sum(len(p) for p in paragraphs if _body_like(p))
-    return fragments / len(paragraphs) >= _LINK_FARM_SHARE and prose < 300
+    items = [item for item in _LIST_SEPARATORS.split(line) if item]
+    return len(items) >= _LIST_LINE_ITEMS and max(len(item) for item in items) <= _LIST_ITEM_MAX
+
+
+def _is_prose(line: str) -> bool:
+    return "。" in line and len(_SENTENCE_PUNCT.findall(line)) >= 2
+
+
+def _strong_terms(text: str) -> set[str]:
+    return {term for _end, (term, weight) in _spam_automaton().iter_long(text.lower()) if weight >= 3}
+
+
+def _spam_title(title: str) -> bool:
+    """A title carrying spam: a keyword line, or a headline with spam keywords glued on by "_"/"-"."""
+    if is_spam_line(title):
+        return True
+    segments = [seg for seg in _TITLE_SEGMENTS.split(title) if seg.strip()]
+    return len(segments) >= _SPAM_TITLE_SEGMENTS and spam_score(title).score >= 3
 
 
 def page_spam_verdict(title: str | None, paragraphs: list[str]) -> SpamVerdict:
-    """Is the whole page spam? One injected spam line over a genuine story is not (the line is
-    masked instead); a spam title over little else, pages where spam lines carry a large share of
-    the text, keyword-stuffed text and link farms are."""
+    """Is the whole page spam? One or two injected spam lines over a genuine story are not (they are
+    masked instead). Spam are: pages whose spam lines are many or carry a large share of the text
+    (keyword pages, mirror pages with keyword headers), carrier text with spam terms woven into its
+    sentences (machine-spun copies of news), and pages made of keyword lists with little prose (SEO
+    stuffing, link farms, mail-order ads) - the last rule needs no vocabulary at all."""
+    if not paragraphs and not title:
+        return SpamVerdict(False)
     total = sum(len(p) for p in paragraphs) or 1
-    spam_lines = [p for p in paragraphs if is_spam_line(p)]
-    spam_share = sum(len(p) for p in spam_lines) / total
-    title_is_spam = bool(title) and is_spam_line(title) and title not in paragraphs
-    if spam_share >= _SPAM_SHARE:
-        return SpamVerdict(True, "porn/gambling keyword lines", round(spam_share, 3))
-    if title_is_spam and (spam_lines or total < 300):
-        return SpamVerdict(True, "porn/gambling keyword header", round(max(spam_share, 0.5), 3))
-    clean = [p for p in paragraphs if not is_spam_line(p)]
-    stuffing = _stuffing("\n".join(clean))
-    if stuffing is not None:
-        return SpamVerdict(True, "keyword stuffing", round(1 - stuffing, 3))
-    if _link_farm(clean):
-        return SpamVerdict(True, "link farm", 0.8)
+    spam_flags = [is_spam_line(p) for p in paragraphs]
+    spam_lines = sum(spam_flags)
+    spam_share = sum(len(p) for p, f in zip(paragraphs, spam_flags, strict=True) if f) / total
+    if spam_lines >= _SPAM_LINES or spam_share >= _SPAM_SHARE:
+        return SpamVerdict(True, "porn/gambling keyword lines", round(max(spam_share, 0.5), 3))
+
+    prose = [p for p, f in zip(paragraphs, spam_flags, strict=True) if not f and _is_prose(p)]
+    woven = set().union(*(_strong_terms(p) for p in prose)) if prose else set()
+    if len(woven) >= _PROSE_SPAM_TERMS:
+        return SpamVerdict(True, "spam terms woven into text", round(min(1.0, len(woven) / 10), 3))
+
+    title_spam = bool(title) and title not in paragraphs and _spam_title(title)
+    if title_spam and (spam_lines or woven or total < _MIN_PROSE_CHARS):
+        return SpamVerdict(True, "porn/gambling keyword header", 0.6)
+
+    lines = [p for p, f in zip(paragraphs, spam_flags, strict=True) if not f]
+    if lines:
+        list_share = sum(1 for p in lines if _is_keyword_list(p)) / len(lines)
+        prose_chars = sum(len(p) for p in prose)
+        if list_share >= _LIST_SHARE and prose_chars < _MIN_PROSE_CHARS:
+            return SpamVerdict(True, "keyword lists / link farm", round(list_share, 3))
     return SpamVerdict(False, None, round(spam_share, 3))
