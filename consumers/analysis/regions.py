@@ -199,7 +199,10 @@ def gazetteer() -> Gazetteer:
     aliases: dict[str, list[Alias]] = defaultdict(list)
     taken_full = {d.name for d in divisions.values()}
     for division in divisions.values():
-        aliases[division.name].append(Alias(division.adcode, full=True, needs_context=False))
+        # Two-character county names (和县, 南县, 城区, 郊区) are also ordinary words or word ends
+        # (市和县两级, 湖南县域): they need their city named too.
+        short_full_name = division.level == COUNTY and len(division.name) == 2
+        aliases[division.name].append(Alias(division.adcode, full=True, needs_context=short_full_name))
         extra_full, short = _short_forms(division, nations)
         for name in extra_full:
             if name not in taken_full:
