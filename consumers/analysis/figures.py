@@ -112,6 +112,12 @@ def _what(text: str, start: int, end: int) -> str:
     leading time/subject fillers and the function words around the number."""
     words = text[start:end].strip(" \u3000“”\"‘’（）()")
     words = _LEADING_FILLER.sub("", words)
+    # "…两级机关共取消、合并…": the subject before 共/累计/已 + verb is who, not what.
+    verb = _REDUCTION_RE.search(words)
+    if verb:
+        adverb = re.search(r"(共|累计|总计|合计|已经|已|先后|还|同步|集中|陆续)$", words[:verb.start()])
+        if adverb:
+            words = words[verb.start():]
     words = re.sub(r"(不必要的|的|了|有|达|为|到|至|由|从|将|把)$", "", words)
     words = re.sub(r"(不必要的|了)", "", words)
     return words[:_WHAT_MAX].strip()
