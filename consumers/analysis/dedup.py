@@ -164,3 +164,10 @@ class ClusterIndex:
         stored = StoredStory(story_id, cluster_id, tuple(int(v) for v in signature.hashvalues))
         self.store.add(stored, band_keys)
         return cluster_id
+
+
+class InMemoryClusterIndex(ClusterIndex):
+    """A ClusterIndex over its own in-memory store: one process (`newsmon analyze`, tests)."""
+
+    def __init__(self, threshold: float = JACCARD_THRESHOLD) -> None:
+        super().__init__(InMemoryClusterStore(), threshold)
