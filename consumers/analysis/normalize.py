@@ -69,7 +69,7 @@ _SENTENCE_MARKS = re.compile(r"[，,。；;]")
 _INDENT = re.compile(r"^(?:\u3000|\s{2,}|\t)")
 # A paragraph opening like one of these is a new unit even when the previous text stops mid-sentence.
 _NEW_UNIT_START = re.compile(
-    r"^(?:[□■●◆▲△○◇·•\-—*#【\[（(]"  # bullets, brackets: (上接1版), 【标题】, （记者 X）
+    r"^(?:[□■●◆▲△○◇·•\-—*#【\[（(“「『]"  # bullets, brackets, an opening quote (quote-led paragraphs)
     r"|本报|新华社|中新社|据新华社|又讯|记者|通讯员|编者按|编辑|责任编辑|来源|原标题"
     r"|[一二三四五六七八九十]是|[一二三四五六七八九十]+、|第[一二三四五六七八九十]+[，,、]|\d{1,2}[.、．]\D"
     r"|首先|其次|再次|最后|此外|另外|同时[，,]|总之|综上"

@@ -154,11 +154,12 @@ def _weibo_title(paragraph: str) -> str | None:
 _BIGRAM_TEXT = re.compile(rf"[{_HAN}]+")
 # Bigrams every story has (function words, reporting verbs, generic nouns): they would make any two
 # stories look alike. A short hand list instead of corpus IDF keeps this module free of data files.
-_COMMON_BIGRAMS = frozenset(
-    "我们 他们 记者 表示 介绍 工作 发展 进行 开展 一个 一些 没有 目前 今年 同时 通过 以及 已经 "
-    "可以 这个 进一步 一步 推进 推动 建设 实现 提升 加强 全面 相关 部门 情况 问题 方面 时间 群众 "
-    "不断 有效 持续 积极 重要 主要 成为 为了 就是 还是 不是 也是 这是 来自 以上 以下 其中 之间".split()
-)
+_COMMON_BIGRAMS = frozenset((
+    "我们", "他们", "记者", "表示", "介绍", "工作", "发展", "进行", "开展", "一个", "一些", "没有", "目前", "今年", "同时", "通过",
+    "以及", "已经", "可以", "这个", "一步", "推进", "推动", "建设", "实现", "提升", "加强", "全面", "相关", "部门", "情况", "问题",
+    "方面", "时间", "群众", "不断", "有效", "持续", "积极", "重要", "主要", "成为", "为了", "就是", "还是", "不是", "也是", "这是",
+    "来自", "以上", "以下", "其中", "之间",
+))
 _SHIFT_SIMILARITY = 0.06      # below: the text under a heading is about something else
 _LEAD_SHIFT_SIMILARITY = 0.15  # with a news lead under the heading, a milder shift suffices
 _SECTION_CHARS = 600          # how much text under a heading represents it
@@ -350,9 +351,6 @@ def _starts_story(paragraphs: list[str], roles: list[str], nxt: int) -> bool:
 def _topic_shift(paragraphs: list[str], roles: list[str], heading: int, nxt: int, current: _Story) -> bool:
     similarity = _cosine(_bigrams(_section_text(paragraphs, roles, heading)), _bigrams("\n".join(current.text)))
     threshold = _LEAD_SHIFT_SIMILARITY if _NEWS_LEAD.match(paragraphs[nxt]) else _SHIFT_SIMILARITY
-    import os
-    if os.environ.get("SPLIT_DEBUG"):
-        print(f"      shift? {similarity:.3f} < {threshold} {paragraphs[heading][:30]!r}")
     return similarity < threshold
 
 
