@@ -21,7 +21,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_reques
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.response import response_status_message
-from twisted.internet import reactor, task, threads
+from twisted.internet import task, threads
 
 from crawler.canonical import canonical_key
 from crawler.items import LinkReport
@@ -141,6 +141,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
     @staticmethod
     async def _sleep(seconds: float) -> None:
         if seconds > 0:
+            from twisted.internet import reactor  # imported late: Scrapy installs its reactor first
+
             await maybe_deferred_to_future(task.deferLater(reactor, seconds, lambda: None))
 
 
@@ -154,11 +156,15 @@ class SeenArticleFilter:
     source's refresh policy, published ones old enough to be checked for changes.
     """
 
+    # Shared by every crawler of the process (sources crawled together often link the same
+    # article: listing and sitemap), so one cycle fetches an article once. All crawlers run on
+    # the one reactor thread, so a plain set is safe.
+    scheduled: set[str] = set()
+
     def __init__(self, crawler):
         self.crawler = crawler
         self.stats = crawler.stats
         self.state = None
-        self.scheduled: set[str] = set()
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
 
     @classmethod

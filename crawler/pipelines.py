@@ -12,7 +12,8 @@ import logging
 import threading
 
 from scrapy.exceptions import DropItem
-from twisted.internet import defer, reactor, threads
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import defer, threads
 
 from crawler.canonical import canonical_url
 from crawler.encoding import decode_body
@@ -38,11 +39,12 @@ class RawPagePipeline:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def process_item(self, item, spider=None):
+    async def process_item(self, item, spider=None):
         if not isinstance(item, ArticlePage):
             return item
-        spider = spider or self.crawler.spider
-        return threads.deferToThread(self._build, item, spider.source)  # decoding is CPU work
+        source = self.crawler.spider.source
+        # decoding and charset detection are CPU work: off the reactor thread
+        return await maybe_deferred_to_future(threads.deferToThread(self._build, item, source))
 
     def _build(self, item: ArticlePage, source) -> ArticlePage:
         sha = hashlib.sha256(item.body).hexdigest()
@@ -99,7 +101,7 @@ class KafkaPipeline:
         self.producer = make_producer(self.settings)
         self.state = spider.crawl_state
 
-    def process_item(self, item, spider=None):
+    async def process_item(self, item, spider=None):
         if not isinstance(item, ArticlePage) or item.raw is None:
             return item
         raw = item.raw
@@ -110,17 +112,20 @@ class KafkaPipeline:
             self._failed(raw, exc)
             raise DropItem(f"produce failed: {exc}") from None
         # kafka-python completes futures on its I/O thread; hop back onto the reactor thread.
+        from twisted.internet import reactor  # imported late: Scrapy installs its reactor first
+
         future.add_callback(lambda _md: reactor.callFromThread(done.callback, item))
         future.add_errback(lambda exc: reactor.callFromThread(done.errback, exc))
         done.addCallbacks(self._acked_item, lambda f: self._produce_error(raw, f))
-        return done
+        return await maybe_deferred_to_future(done)
 
     def _acked_item(self, item: ArticlePage):
         raw = item.raw
         self.crawler.stats.inc_value("newsmon/published")
         emit("published", source=raw.source_id, url=raw.canonical_url, key=raw.key)
         with self._lock:
-            self._acked.append(Published(raw.key, raw.source_id, raw.url, raw.canonical_url, raw.sha256, utcnow()))
+            self._acked.append(Published(raw.key, raw.source_id, raw.url, raw.canonical_url, raw.sha256, utcnow(),
+                                         canonical_url(raw.final_url)))
             batch = self._take_batch() if len(self._acked) >= self.STATE_BATCH else []
         if batch:
             d = threads.deferToThread(self._record, batch)
@@ -147,8 +152,8 @@ class KafkaPipeline:
         self.crawler.stats.inc_value("newsmon/produce_errors")
         self.crawler.spider.error(f"Kafka produce failed for {raw.url}: {exc}")
 
-    def close_spider(self, spider=None):
-        return threads.deferToThread(self._close)
+    async def close_spider(self, spider=None):
+        await maybe_deferred_to_future(threads.deferToThread(self._close))
 
     def _close(self) -> None:
         if self.producer is not None:

@@ -40,7 +40,7 @@ def main() -> int:
             events.emit("fatal", error=f"crawl state unavailable: {exc}")
             return 2
         state = None  # `source test` works without Elasticsearch; it just cannot say "seen"
-    process = CrawlerProcess(scrapy_settings(settings, dry_run=dry_run), install_root_handler=True)
+    process = CrawlerProcess(scrapy_settings(settings, dry_run=dry_run))
     for source in sources:
         process.crawl(SPIDERS[source.type], source=source, today=today, epaper_days=settings.epaper_days,
                       dry_run=dry_run, crawl_state=state)

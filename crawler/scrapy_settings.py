@@ -28,7 +28,7 @@ def scrapy_settings(settings: Settings, *, dry_run: bool = False) -> dict[str, A
         # Politeness: one delay and concurrency per domain; AutoThrottle adapts the delay to the
         # server's latency but never goes below DOWNLOAD_DELAY.
         "DOWNLOAD_DELAY": delay,
-        "RANDOMIZE_DOWNLOAD_DELAY": delay > 0,
+        "DOWNLOAD_DELAY_JITTER": 0.5 if delay > 0 else 0,
         "CONCURRENT_REQUESTS": 32,
         "CONCURRENT_REQUESTS_PER_DOMAIN": settings.crawl_concurrency_per_domain,
         "AUTOTHROTTLE_ENABLED": settings.crawl_autothrottle and delay > 0,
@@ -50,6 +50,7 @@ def scrapy_settings(settings: Settings, *, dry_run: bool = False) -> dict[str, A
         "TELNETCONSOLE_ENABLED": False,
         "LOG_LEVEL": settings.log_level if settings.log_level != "INFO" else "WARNING",
         "LOGSTATS_INTERVAL": 0,
+        "LOG_INSTALL_ROOT_HANDLER": True,
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "DOWNLOADER_MIDDLEWARES": {
             "crawler.middlewares.PrivateNetworkGuard": 50,

@@ -17,6 +17,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import bulk
 
 from newsmon.es import make_es
+from newsmon.schemas import url_key
 from newsmon.settings import Settings
 
 INDEX_CRAWL_STATE = "newsmon-crawl-state"
@@ -32,6 +33,7 @@ CRAWL_STATE_MAPPING: dict[str, Any] = {
         "first_published_at": {"type": "date"},
         "last_published_at": {"type": "date"},
         "publish_count": {"type": "integer"},
+        "alias_of": _KEYWORD,
     },
 }
 
@@ -46,6 +48,7 @@ class Published:
     canonical_url: str
     sha256: str
     published_at: datetime
+    final_canonical_url: str | None = None  # where a redirect led, when not the linked URL
 
 
 class CrawlState:
@@ -80,6 +83,16 @@ class CrawlState:
                            "sha256": p.sha256, "first_published_at": stamp, "last_published_at": stamp,
                            "publish_count": 1},
             })
+            if p.final_canonical_url and p.final_canonical_url != p.canonical_url:
+                # A page reached through a redirect is also seen under its final URL, so a
+                # direct link to it later is not fetched again.
+                actions.append({
+                    "_op_type": "update", "_index": self.index, "_id": url_key(p.final_canonical_url),
+                    "doc": {"sha256": p.sha256, "last_published_at": stamp},
+                    "upsert": {"source_id": p.source_id, "url": p.url, "canonical_url": p.final_canonical_url,
+                               "alias_of": p.key, "sha256": p.sha256, "first_published_at": stamp,
+                               "last_published_at": stamp, "publish_count": 0},
+                })
         if not actions:
             return 0
         ok, _ = bulk(self.es, actions, raise_on_error=True, refresh=False)
@@ -89,5 +102,6 @@ class CrawlState:
         """Articles published per source (for `newsmon source list`)."""
         if not self.es.indices.exists(index=self.index):
             return {}
-        resp = self.es.search(index=self.index, size=0, aggs={"by": {"terms": {"field": "source_id", "size": 10_000}}})
+        resp = self.es.search(index=self.index, size=0, query={"bool": {"must_not": {"exists": {"field": "alias_of"}}}},
+                              aggs={"by": {"terms": {"field": "source_id", "size": 10_000}}})
         return {b["key"]: b["doc_count"] for b in resp["aggregations"]["by"]["buckets"]}

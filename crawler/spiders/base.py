@@ -47,8 +47,14 @@ class SourceSpider(scrapy.Spider):
         self.nav_pages = 0
 
     def _extractor(self, rule: LinkRule) -> LinkExtractor:
-        return LinkExtractor(allow=rule.allow, deny=[*rule.deny, *_NEVER], allow_domains=self.allowed_domains,
-                             restrict_css=rule.css, restrict_xpaths=rule.xpath, unique=True)
+        # Domains are checked by host name here (_in_domains), not by LinkExtractor's
+        # allow_domains, which compares the host *with* its port and so rejects 127.0.0.1:8765.
+        return LinkExtractor(allow=rule.allow, deny=[*rule.deny, *_NEVER], restrict_css=rule.css,
+                             restrict_xpaths=rule.xpath, unique=True)
+
+    def is_article_url(self, url: str) -> bool:
+        """For feed and sitemap entries: the article rule's regexes and the allowed domains."""
+        return self.article_links.matches(url) and _in_domains(url, self.allowed_domains)
 
     # --- requests ------------------------------------------------------------------------------
     async def start(self):
@@ -106,9 +112,11 @@ class SourceSpider(scrapy.Spider):
     # --- link classification -------------------------------------------------------------------
     def classify(self, response: Response) -> tuple[list[str], list[str]]:
         """(article links, follow links) on an HTML page."""
-        articles = [link.url for link in self.article_links.extract_links(response)]
+        domains = self.allowed_domains
+        articles = [link.url for link in self.article_links.extract_links(response) if _in_domains(link.url, domains)]
         taken = set(articles)
-        follow = [link.url for link in self.follow_links.extract_links(response) if link.url not in taken]
+        follow = [link.url for link in self.follow_links.extract_links(response)
+                  if link.url not in taken and _in_domains(link.url, domains)]
         if self.source.link_rules.follow.empty:
             follow = []  # no follow rule: do not wander through every link of the site
         return articles, follow

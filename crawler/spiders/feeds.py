@@ -17,11 +17,11 @@ class FeedSpider(SourceSpider):
     def parse_nav(self, response: Response):
         self.crawler.stats.inc_value("newsmon/nav_pages")
         entries = self.entries(response)
-        yield from self.article_requests(u for u in entries if self.article_links.matches(u))
+        yield from self.article_requests(u for u in entries if self.is_article_url(u))
 
     def report_links(self, response: Response):
         entries = self.entries(response)
-        articles = [u for u in entries if self.article_links.matches(u)]
+        articles = [u for u in entries if self.is_article_url(u)]
         yield from self.link_reports(response.url, articles, [], entries)
 
     @staticmethod
@@ -49,11 +49,11 @@ class SitemapSpider(SourceSpider):
             request = self.nav_request(url, self.parse_nav)
             if request is not None:
                 yield request
-        yield from self.article_requests(u for u in entries if self.article_links.matches(u))
+        yield from self.article_requests(u for u in entries if self.is_article_url(u))
 
     def report_links(self, response: Response):
         children, entries = self.read(response)
-        articles = [u for u in entries if self.article_links.matches(u)]
+        articles = [u for u in entries if self.is_article_url(u)]
         yield from self.link_reports(response.url, articles, children, entries)
 
     def read(self, response: Response) -> tuple[list[str], list[str]]:
