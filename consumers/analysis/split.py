@@ -308,7 +308,7 @@ def split_stories(paragraphs: list[str], page_title: str | None = None) -> list[
                 current = open_story(i, current.title, None, "continuation")
             elif _ANOTHER_ITEM.match(p):
                 current = open_story(i, current.title, None, section_kind or "news")
-            elif role == _BYLINE and i + 1 < n and roles[i + 1] == _BODY:
+            elif role == _BYLINE and _body_follows_bylines(roles, i):
                 # a byline between two bodies: a story whose title is printed elsewhere (or below)
                 current = open_story(i, page_title or "", None, section_kind or "news")
 
@@ -335,6 +335,13 @@ def split_stories(paragraphs: list[str], page_title: str | None = None) -> list[
         for s in stories
         if s.body_chars > 0
     ]
+
+
+def _body_follows_bylines(roles: list[str], i: int) -> bool:
+    """Whether the run of byline lines at i ("辽宁日报记者" / "王坤 侯永锋") leads into body text."""
+    while i < len(roles) and roles[i] == _BYLINE:
+        i += 1
+    return i < len(roles) and roles[i] == _BODY
 
 
 def _starts_story(paragraphs: list[str], roles: list[str], nxt: int) -> bool:
