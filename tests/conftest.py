@@ -55,7 +55,10 @@ def _cleanup_namespace(s: Settings) -> None:
 
     try:
         es = make_es(s)
-        es.options(ignore_status=404).indices.delete(index=f"{s.namespace}-*", expand_wildcards="all")
+        # destructive_requires_name forbids wildcard deletes: resolve the names first
+        names = list(es.options(ignore_status=404).indices.get(index=f"{s.namespace}-*", expand_wildcards="all").body)
+        for i in range(0, len(names), 50):
+            es.options(ignore_status=404).indices.delete(index=",".join(names[i:i + 50]))
         for tpl in es.options(ignore_status=404).indices.get_index_template(name=f"{s.namespace}-*").get("index_templates", []):
             es.indices.delete_index_template(name=tpl["name"])
     except Exception as exc:  # cleanup must not hide the test result

@@ -127,8 +127,8 @@ def test_dead_letter_replay_reprocesses(fresh_settings, seeds_dir):
 
 
 def test_poison_values_do_not_stop_the_stream(fresh_settings):
-    settings = fresh_settings
     """Binary bodies and non-text types are dead-lettered with a reason; the consumer goes on."""
+    settings = fresh_settings
     ensure_topics(settings)
     base = dict(url="http://127.0.0.1/x", final_url="http://127.0.0.1/x", canonical_url="http://127.0.0.1/x",
                 source_id="fixture", fetched_at=datetime.now(UTC).isoformat(), status=200, sha256="0" * 64)
@@ -137,6 +137,6 @@ def test_poison_values_do_not_stop_the_stream(fresh_settings):
         ("pdf", dumps(base | {"content_type": "application/pdf", "body": "%PDF-1.4"})),
     ])
     with pytest.raises(PoisonMessage):
-        ProcessorConsumer(settings).process(Message("t", 0, 0, "k", b"[]"))
+        list(ProcessorConsumer(settings).process(Message("t", 0, 0, "k", b"[]")))
     stats = ProcessorConsumer(settings, group_id=f"{settings.namespace}-poison").run(max_idle_seconds=6)
     assert stats.by_reason.get("undecodable") == 1 and stats.by_reason.get("not_text") == 1
