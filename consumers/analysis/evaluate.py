@@ -29,11 +29,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from functools import cache
-
-import opencc
 
 from consumers.analysis.corpus import load_corpus
+from consumers.analysis.normalize import to_simplified
 
 TITLE_MATCH_RATIO = 0.8
 MIN_SHARED_RUN = 6
@@ -50,14 +48,10 @@ TARGETS: dict[str, tuple[float, str]] = {
 }
 
 
-@cache
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("tw2s")
-
-
 def simplified_fold(text: str) -> str:
-    """Traditional -> Simplified, full width -> half width (NFKC), lower-cased."""
-    return _t2s().convert(unicodedata.normalize("NFKC", text)).lower()
+    """Traditional -> Simplified (the pipeline's own conversion), full width -> half width (NFKC),
+    lower-cased."""
+    return to_simplified(unicodedata.normalize("NFKC", text)).lower()
 
 
 def title_key(title: str) -> str:

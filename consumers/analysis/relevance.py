@@ -41,7 +41,27 @@ MODEL_PATH = DATA_DIR / "models" / "relevance.json"
 
 # Sentence ends for measure detection: a measure is an object and an action in one sentence.
 _SENTENCE_END = re.compile(r"[。！？；!?;\n]")
+# Clause ends, finer than sentences, for subordination (below).
+_CLAUSE_END = re.compile(r"[。！？；!?;\n，,：:]")
+# Quotation marks are dropped before matching so that 以“创建”为名, 「清群减号」 or 村“两委” read
+# like the unquoted phrases in the lexicons (which get the same folding).
+_QUOTES = re.compile(r"[“”「」『』‘’\"']")
+
+# In one clause, some measures carry others as their means, which are then not separate measures:
+# inspections and task forces bring their own paperwork (准备汇报材料和专门台账, 专班不得…下发文件、
+# 要求报送报表, 签订责任状和创建示范评比表彰活动); check-ins happen in a group or an app
+# (不得要求在政务APP上打卡签到, 取消工作群在线时长排名).
+_SUBORDINATES = {
+    "inspections": {"forms_reports", "meetings_documents", "other"},
+    "task_forces": {"forms_reports", "meetings_documents", "other"},
+    "check_ins": {"work_groups", "gov_apps", "public_accounts"},
+}
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold_for_matching(text: str) -> str:
+    """What cues are matched against: case folded, quotation marks removed."""
+    return _QUOTES.sub("", fold_case(text))
 
 
 def fold_case(text: str) -> str:
@@ -59,6 +79,9 @@ _WORD = re.compile(r"[\u4e00-\u9fff]|^[a-z]{2,}$")
 # near the decision threshold (0.52 in cross-validation). When the page carries a relevant story the
 # bar drops to this value; stories about something else on those pages score 0.00–0.02 (seed pages).
 PAGE_CONTEXT_THRESHOLD = 0.3
+
+# Cue groups naming someone whose burden is *not* the grassroots cadres'.
+_BENEFICIARY_GROUPS = ("student", "teacher", "business")
 
 CUE = "cue"
 OBJECT = "object"
@@ -81,7 +104,7 @@ def read_sections(path: Path) -> dict[str, list[str]]:
                 continue
             if current is None:
                 raise ValueError(f"{path.name}:{lineno}: phrase before any [section]")
-            sections[current].append(fold_case(line))
+            sections[current].append(fold_for_matching(line))
     return dict(sections)
 
 
@@ -178,9 +201,10 @@ def match_cues(title: str, text: str, lex: Lexicons | None = None) -> CueMatches
     """One Aho-Corasick pass over title + text: cue groups, bait rules and measures (object + action
     in one sentence that is not a plan, or a standalone cue)."""
     lex = lex or lexicons()
-    title_l = fold_case(title)
-    body = f"{title_l}\n{fold_case(text)}"
+    title_l = fold_for_matching(title)
+    body = f"{title_l}\n{fold_for_matching(text)}"
     sentence_ends = [m.start() for m in _SENTENCE_END.finditer(body)]
+    clause_ends = [m.start() for m in _CLAUSE_END.finditer(body)]
     cues: dict[str, list[str]] = defaultdict(list)
     title_cues: set[str] = set()
     seen_phrases: set[str] = set()
@@ -212,7 +236,14 @@ def match_cues(title: str, text: str, lex: Lexicons | None = None) -> CueMatches
         if sentence in future_sentences:
             continue
         has_action = sentence in sentences_with_action
-        for _start, _end, kind, measure in _outermost(sentence_measure_cues[sentence]):
+        spans = _outermost(sentence_measure_cues[sentence])
+        subordinated: set[tuple[int, str]] = set()     # (clause, measure) carried by another measure
+        for _, end, _, measure in spans:
+            clause = bisect_right(clause_ends, end)
+            subordinated.update((clause, sub) for sub in _SUBORDINATES.get(measure, ()))
+        for _start, end, kind, measure in spans:
+            if (bisect_right(clause_ends, end), measure) in subordinated:
+                continue
             if kind == STANDALONE or has_action:
                 measures.setdefault(measure, _sentence_text(body, sentence_ends, sentence))
     bait = ["+".join(rule) for rule in lex.bait_rules if all(part in seen_phrases for part in rule)]
@@ -246,6 +277,16 @@ def cue_features(matches: CueMatches) -> dict[str, float]:
         features[f"cue:{group}"] = math.log1p(len(phrases))
     for group in matches.title_cues:
         features[f"title:{group}"] = 1.0
+    # Whose burden is it? The share of look-alike beneficiaries (students, teachers, firms) among
+    # all beneficiaries named, cadres included: a teacher-burden story names 教师/学校 far more
+    # often than 基层干部, while a cadre story that mentions schools in passing does not.
+    cadres = len(matches.cues.get("grassroots", ()))
+    for group in _BENEFICIARY_GROUPS:
+        mentions = len(matches.cues.get(group, ()))
+        if mentions:
+            features[f"share:{group}"] = mentions / (mentions + cadres)
+            if not cadres and not matches.cues.get("campaign"):
+                features["lookalike_without_cadres"] = 1.0
     for rule in matches.bait:
         features[f"bait:{rule}"] = 1.0
     for measure in matches.measures:

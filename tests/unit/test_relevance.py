@@ -208,6 +208,23 @@ def test_longer_cue_overrides_a_shorter_one():
     assert "meetings_documents" not in found
 
 
+def test_paperwork_of_an_inspection_is_part_of_the_inspection():
+    found = match_cues("", "督查检查以暗访为主，不得要求被检查单位准备汇报材料和专门台账。").measures
+    assert "inspections" in found
+    assert "forms_reports" not in found
+    # in a clause of its own, the same ledger cut is a measure of its own
+    assert "forms_reports" in match_cues("", "压减督查检查事项，同时清理村级台账20本。").measures
+
+
+def test_the_app_of_a_check_in_is_not_an_app_measure():
+    found = match_cues("", "不得要求社区工作者在政务APP上打卡签到。").measures
+    assert set(found) == {"check_ins"}
+
+
+def test_quotation_marks_do_not_hide_a_cue():
+    assert "inspections" in match_cues("", "不得以「创建」为名向基层摊派费用。").measures
+
+
 def test_the_masses_are_not_a_work_group():
     # 工作群众 = 工作 + 群众 (the masses), not 工作群 + 众
     assert "work_groups" not in match_cues("", "清理门户，做好联系服务工作群众满意。").measures
