@@ -59,6 +59,9 @@ _CITY_SHORT_FORMS_THAT_ARE_WORDS = frozenset({
 })
 
 
+_RENAMED_SUFFIXES = {"县": ("区", "市"), "区": ("县",), "市": ("区",)}
+
+
 @dataclass(frozen=True, slots=True)
 class Division:
     adcode: str                 # 6 digits
@@ -155,9 +158,9 @@ def _short_forms(division: Division, nations: list[str]) -> tuple[list[str], lis
             if match:
                 stem, suffix = match.groups()
                 short.append(stem)
-                # County/district renamings since the table was cut (梁平县 -> 梁平区).
-                if suffix in ("县", "区"):
-                    extra_full.append(stem + ("区" if suffix == "县" else "县"))
+                # Renamings since the table was cut: counties made districts or cities (梁平县 ->
+                # 梁平区, 宁乡县 -> 宁乡市), county-level cities made districts (九台市 -> 九台区).
+                extra_full.extend(stem + other for other in _RENAMED_SUFFIXES.get(suffix, ()))
     return extra_full, [s for s in short if len(s) >= 2 and s != name]
 
 
@@ -207,7 +210,7 @@ def gazetteer() -> Gazetteer:
         for name in extra_full:
             if name not in taken_full:
                 aliases[name].append(Alias(division.adcode, full=True, needs_context=division.level == COUNTY
-                                           and name[-1] in "县区"))
+                                           and name[-1] in "县区市"))
         for name in short:
             needs_context = division.level == COUNTY or name in _CITY_SHORT_FORMS_THAT_ARE_WORDS
             aliases[name].append(Alias(division.adcode, full=False, needs_context=needs_context))
@@ -422,7 +425,7 @@ MEASURE_SENTENCE_WEIGHT = 1.5   # the sentence speaks of a measure (清理, 工�
 MEASURE_PARAGRAPH_WEIGHT = 1.2  # only the paragraph does
 SPEAKER_WEIGHT = 0.6       # …社区党委书记戴辉说: where a speaker works, a weaker sign of who acts
 MIN_SHARE_OF_LEADER = 0.2  # a group weaker than this share of the leading one was mentioned in passing
-MIN_ACTOR_WEIGHT = 1.25    # one plain mention away from any measure words names no actor
+MIN_ACTOR_WEIGHT = 1.0     # only passing, quoted or speaker mentions name no actor
 
 
 def _clause_bounds(text: str, start: int, end: int, pattern: re.Pattern[str] = _CLAUSE_END) -> tuple[int, int]:
@@ -492,6 +495,24 @@ def _weigh(text: str, mentions: list[Mention], title_length: int) -> None:
             weight *= TITLE_WEIGHT
             mention.in_title = True
         mention.weight = weight
+
+
+# A newspaper named after its region (湖北日报讯, 来源：长春日报): the segmenter keeps such names
+# whole, so they are read here rather than from the gazetteer mentions.
+_NEWSPAPER = re.compile(r"(?<![\u4e00-\u9fff])([\u4e00-\u9fff]{2,6}?)(?:日报|晚报|早报|都市报)")
+
+
+def _outlet_home(text: str) -> list[str]:
+    """The home region of the first regional newspaper named in the text, as _home_codes gives it."""
+    gaz = gazetteer()
+    for match in _NEWSPAPER.finditer(text):
+        found = gaz.automaton.get(match.group(1), None)
+        if found is None:
+            continue
+        aliases = [a for a in found[1] if not a.needs_context]
+        if len({a.adcode for a in aliases}) == 1:
+            return [aliases[0].adcode, *gaz.ancestors(aliases[0].adcode)]
+    return []
 
 
 def _home_mentions(text: str, home: list[str], named: list[Mention]) -> list[Mention]:
@@ -582,6 +603,13 @@ def detect_regions(
     home = _home_codes(home_region)
     mentions = _find_raw_mentions(combined)
     _resolve(mentions, home)
+    if not home:
+        # No source metadata: the outlet named in the text (湖北日报讯, 来源：长春日报) is the home.
+        home = _outlet_home(combined)
+        if home:
+            for mention in mentions:
+                mention.adcode = None
+            _resolve(mentions, home)
     mentions.extend(_home_mentions(combined, home, mentions))
     mentions.sort(key=lambda m: m.start)
     _weigh(combined, mentions, title_length)
