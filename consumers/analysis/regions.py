@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -315,11 +316,12 @@ def _find_raw_mentions(text: str) -> list[Mention]:
     if not found:
         return []
     bounds = _token_bounds(text)
+    token_starts = bounds[0]
     found.sort(key=lambda m: (m[0], -(m[1] - m[0])))
     mentions: list[Mention] = []
     taken_until = 0
     for start, end, _name, entries in found:
-        if start < taken_until:
+        if start < taken_until or start not in token_starts:
             continue
         full_entries = tuple(a for a in entries if a.full)
         usable = entries if _on_word_boundaries(text, start, end, False, bounds) else full_entries
@@ -428,10 +430,20 @@ MIN_SHARE_OF_LEADER = 0.2  # a group weaker than this share of the leading one w
 MIN_ACTOR_WEIGHT = 1.0     # only passing, quoted or speaker mentions name no actor
 
 
-def _clause_bounds(text: str, start: int, end: int, pattern: re.Pattern[str] = _CLAUSE_END) -> tuple[int, int]:
-    left = max((m.end() for m in pattern.finditer(text, 0, start)), default=0)
-    right_match = pattern.search(text, end)
-    return left, right_match.start() if right_match else len(text)
+class _Breaks:
+    """Offsets of clause, sentence or paragraph breaks in a text, for O(log n) bounds lookups."""
+
+    def __init__(self, text: str, pattern: re.Pattern[str]) -> None:
+        self.positions = [m.start() for m in pattern.finditer(text)]
+        self.length = len(text)
+
+    def bounds(self, start: int, end: int) -> tuple[int, int]:
+        """[left, right) of the unit holding text[start:end] (a break inside it is ignored)."""
+        before = bisect_left(self.positions, start)
+        left = self.positions[before - 1] + 1 if before else 0
+        after = bisect_left(self.positions, end)
+        right = self.positions[after] if after < len(self.positions) else self.length
+        return left, right
 
 
 def _quoted_name(text: str, start: int, end: int) -> bool:
@@ -447,6 +459,7 @@ def _quoted_name(text: str, start: int, end: int) -> bool:
 def _weigh(text: str, mentions: list[Mention], title_length: int) -> None:
     """Set each mention's weight from the words around it (see the module docstring)."""
     gaz = gazetteer()
+    clauses, sentences, paragraphs = (_Breaks(text, p) for p in (_CLAUSE_END, _SENTENCE_END, _PARAGRAPH_END))
     chain_start: int | None = None
     for index, mention in enumerate(mentions):
         start, end = mention.start, mention.end
@@ -467,7 +480,7 @@ def _weigh(text: str, mentions: list[Mention], title_length: int) -> None:
         ):
             mention.weight = 0.0          # 新华社北京1月30日电, 厦门日报讯, 北京街道
             continue
-        clause_start, clause_end = _clause_bounds(text, chain_start, end)
+        clause_start, clause_end = clauses.bounds(chain_start, end)
         before_in_clause = text[clause_start:chain_start]
         after_in_clause = text[end:clause_end]
         if _PASSING_BEFORE.search(before_in_clause) or _PASSING_AFTER.match(after_in_clause) or (
@@ -485,8 +498,8 @@ def _weigh(text: str, mentions: list[Mention], title_length: int) -> None:
             not after_in_clause.strip() and text.startswith("当地", clause_end + 1)
         ):
             weight *= ACTION_WEIGHT       # 鄂州市出台…, 在蒙阴县，当地建立…
-        sentence_start, sentence_end = _clause_bounds(text, start, end, _SENTENCE_END)
-        paragraph_start, paragraph_end = _clause_bounds(text, start, end, _PARAGRAPH_END)
+        sentence_start, sentence_end = sentences.bounds(start, end)
+        paragraph_start, paragraph_end = paragraphs.bounds(start, end)
         if _MEASURE_CUES.search(text, sentence_start, sentence_end):
             weight *= MEASURE_SENTENCE_WEIGHT
         elif _MEASURE_CUES.search(text, paragraph_start, paragraph_end):
