@@ -1,0 +1,83 @@
+"""`newsmon consume <stage>`: run one long-lived Kafka consumer stage (one process per stage; start
+more processes of a stage to scale it out, up to the topic's partitions)."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import typer
+
+from newsmon.cli import CliError
+from newsmon.cli._common import console, settings
+
+consume_app = typer.Typer(
+    help="Run a pipeline stage as a Kafka consumer (at-least-once, commits after the downstream write).\n\n"
+         "Example: newsmon consume processor & newsmon consume indexer",
+    no_args_is_help=True)
+
+
+def _logging() -> None:
+    logging.basicConfig(level=settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("elastic_transport").setLevel(logging.WARNING)
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+
+
+def _run(consumer, max_idle_seconds: float | None) -> None:
+    consumer.install_signal_handlers()
+    stats = consumer.run(max_idle_seconds=max_idle_seconds)
+    by_reason = ", ".join(f"{k} {v}" for k, v in sorted(stats.by_reason.items())) or "none"
+    console.print(f"{consumer.name}: {stats.consumed} consumed, {stats.produced} produced, "
+                  f"{stats.dead_lettered} dead-lettered ({by_reason}), {stats.retries} batch retries")
+
+
+_IDLE_HELP = "Stop after this many seconds without messages (demos, tests); default: run until stopped."
+
+
+@consume_app.command()
+def indexer(
+    group: str | None = typer.Option(None, help="Consumer group (default: newsmon-indexer, namespace applied)."),
+    flush_interval: float = typer.Option(1.0, min=0.0, max=60.0,
+                                         help="Seconds a bulk may wait to fill before it is sent."),
+    bulk_actions: int = typer.Option(500, min=1, max=10_000, help="Documents per bulk request at most."),
+    bulk_mb: float = typer.Option(5.0, min=0.1, max=90.0, help="Megabytes per bulk request at most."),
+    max_idle_seconds: float | None = typer.Option(None, help=_IDLE_HELP),
+) -> None:
+    """Index stories from newsmon.articles into the newsmon-articles alias (document id = story id,
+    so a redelivered story overwrites itself). Mapping rejects go to newsmon.dead-letter.
+
+    Example: newsmon consume indexer --flush-interval 0.5
+    """
+    _logging()
+    from consumers.indexer import IndexerConsumer
+
+    _run(IndexerConsumer(settings(), group, max_actions=bulk_actions, max_bytes=int(bulk_mb * 1024 * 1024),
+                         flush_interval=flush_interval), max_idle_seconds)
+
+
+@consume_app.command()
+def processor(
+    group: str | None = typer.Option(None, help="Consumer group (default: newsmon-processor, namespace applied)."),
+    max_idle_seconds: float | None = typer.Option(None, help=_IDLE_HELP),
+) -> None:
+    """Turn raw pages from newsmon.raw-pages into stories on newsmon.articles (spam and undecodable
+    pages go to newsmon.dead-letter).
+
+    Example: newsmon consume processor
+    """
+    _logging()
+    try:
+        module = importlib.import_module("consumers.processor")
+    except ModuleNotFoundError as exc:
+        if exc.name != "consumers.processor":
+            raise
+        raise CliError("the processor stage is not available in this installation (consumers/processor.py "
+                       "is missing)") from None
+    consumer_class = getattr(module, "ProcessorConsumer", None)
+    if consumer_class is None:
+        raise CliError("consumers.processor has no ProcessorConsumer class")
+    _run(consumer_class(settings(), group), max_idle_seconds)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(consume_app, name="consume")
