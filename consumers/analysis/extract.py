@@ -274,7 +274,7 @@ def _extract(html: str | bytes, url: str | None, hints: dict | None) -> Extracte
         title = " ".join(" ".join(n.text_content().split()) for n in title_nodes).strip() or title
 
     paragraphs = _drop_title_repeats(paragraphs, title)
-    simplified = [normalize.to_simplified(normalize.clean_chars(p)) for p in paragraphs]
+    simplified = normalize.simplify_paragraphs([normalize.clean_chars(p) for p in paragraphs])
     furniture = junk.furniture_mask(simplified)
     paragraphs = [p for p, f in zip(paragraphs, furniture, strict=True) if not f]
     simplified = [s for s, f in zip(simplified, furniture, strict=True) if not f]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import ahocorasick
@@ -55,13 +55,16 @@ def _spam_automaton() -> ahocorasick.Automaton:
 
 
 @cache
-def _furniture_automaton() -> ahocorasick.Automaton:
+def _furniture_automaton(with_widgets: bool = True) -> ahocorasick.Automaton:
+    """Furniture keywords -> kinds. Widget words (图, 中, 分享, 视频 ...) occur in most sentences, so
+    the automaton used on longer lines leaves them out (the widget rule only judges short lines)."""
     automaton = ahocorasick.Automaton()
     kinds: dict[str, set[str]] = {}
     for kind, term in _read_tsv("junk_keywords.tsv"):
         kinds.setdefault(term, set()).add(kind)
     for term, term_kinds in kinds.items():
-        automaton.add_word(term, (term, frozenset(term_kinds)))
+        if with_widgets or term_kinds - {"widget"}:
+            automaton.add_word(term, (term, frozenset(term_kinds)))
     automaton.make_automaton()
     return automaton
 
@@ -99,11 +102,11 @@ def _han_count(text: str) -> int:
 _Match = tuple[int, int, frozenset[str]]  # start, end, keyword kinds
 
 
-def _furniture_matches(lower: str) -> list[_Match]:
+def _furniture_matches(lower: str, with_widgets: bool = True) -> list[_Match]:
     """Leftmost-longest furniture keyword matches in a lower-cased line."""
     return [
         (end - len(term) + 1, end + 1, kinds)
-        for end, (term, kinds) in _furniture_automaton().iter_long(lower)
+        for end, (term, kinds) in _furniture_automaton(with_widgets).iter_long(lower)
     ]
 
 
@@ -187,9 +190,18 @@ class _LineFacts:
     ad_block: bool         # junk, and so are the following non-body lines
 
 
+_PROSE = _LineFacts(furniture=False, weak=False, feed_tail=False, ad_block=False)
+
+
 def _line_facts(line: str) -> _LineFacts:
+    sentences = bool(_SENTENCE_PUNCT.search(line))
+    if sentences and len(line) > _MAX_FOOTER_LINE:
+        return _PROSE  # every furniture rule needs a shorter line or one without sentences
     lower = line.lower()
-    matches = _furniture_matches(lower)
+    short = len(line) <= _MAX_WIDGET_LINE
+    matches = _furniture_matches(lower, with_widgets=short)
+    if sentences and not short and not matches:
+        return _PROSE  # fast path for body text: nav bars and crumbs have no sentences
     kinds = Counter(kind for _start, _end, match_kinds in matches for kind in match_kinds)
     compact_len = len(_SYMBOLS.sub("", line))
     feed_tail = bool(kinds["feed_tail"]) and compact_len <= _MAX_TAIL_MARKER
@@ -257,6 +269,7 @@ def spam_score(text: str) -> SpamScore:
     return SpamScore(score, strong, covered / max(len(text), 1))
 
 
+@lru_cache(maxsize=8192)  # the verdict and the mask look at the same lines of a page
 def is_spam_line(line: str) -> bool:
     """An injected porn/gambling/black-market line: several spam terms, at least one unambiguous,
     and (on longer lines) packed densely, as keyword lines are and news sentences are not."""

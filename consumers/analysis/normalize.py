@@ -114,12 +114,24 @@ def _glue(a: str, b: str) -> str:
     return a + b
 
 
+_KEEP_NEWLINES = {**_WIDTH_TABLE, ord("\n"): "\n"}
+
+
+def _clean_all(paragraphs: list[str]) -> list[str]:
+    """clean_chars over many paragraphs with one translate and one regex pass."""
+    if not paragraphs:
+        return []
+    if any("\n" in p for p in paragraphs):
+        return [clean_chars(p) for p in paragraphs]
+    joined = _SPACES.sub(" ", "\n".join(paragraphs).translate(_KEEP_NEWLINES))
+    return [p.strip() for p in joined.split("\n")]
+
+
 def normalize_paragraphs(paragraphs: list[str]) -> list[str]:
     """Clean characters and widths in each paragraph, drop empty ones, and join paragraphs that the
     print layout split in the middle of a sentence or word."""
     out: list[str] = []
-    for raw in paragraphs:
-        text = clean_chars(raw)
+    for raw, text in zip(paragraphs, _clean_all(paragraphs), strict=True):
         if not text:
             continue
         if out and _is_broken_body(out[-1]) and _continues(raw, text):
@@ -142,6 +154,17 @@ def _converter() -> opencc.OpenCC:
 def to_simplified(text: str) -> str:
     """Traditional (or mixed) Chinese -> Simplified; Simplified text passes through unchanged."""
     return _converter().convert(text) if text else text
+
+
+def simplify_paragraphs(paragraphs: list[str]) -> list[str]:
+    """`to_simplified` over a page's paragraphs in one OpenCC call (one call per paragraph costs
+    more in call overhead than in conversion)."""
+    if not paragraphs:
+        return []
+    joined = to_simplified("\n".join(paragraphs))
+    out = joined.split("\n")
+    # OpenCC never adds or removes line breaks; fall back to one call each if it ever does.
+    return out if len(out) == len(paragraphs) else [to_simplified(p) for p in paragraphs]
 
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")

@@ -29,6 +29,7 @@ no segmenter and no model.
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -151,7 +152,7 @@ def _weibo_title(paragraph: str) -> str | None:
 
 # --- topic similarity ----------------------------------------------------------------------------
 
-_BIGRAM_TEXT = re.compile(rf"[{_HAN}]+")
+_NON_HAN = re.compile(rf"[^{_HAN}]+")
 # Bigrams every story has (function words, reporting verbs, generic nouns): they would make any two
 # stories look alike. A short hand list instead of corpus IDF keeps this module free of data files.
 _COMMON_BIGRAMS = frozenset((
@@ -166,11 +167,11 @@ _SECTION_CHARS = 600          # how much text under a heading represents it
 
 
 def _bigrams(text: str) -> Counter[str]:
-    grams: Counter[str] = Counter()
-    for run in _BIGRAM_TEXT.findall(text):
-        grams.update(run[i : i + 2] for i in range(len(run) - 1))
-    for common in _COMMON_BIGRAMS & grams.keys():
-        del grams[common]
+    """Counts of Han character bigrams (no bigram spans punctuation, digits or Latin)."""
+    runs = _NON_HAN.sub("\x00", text)
+    grams = Counter(map(operator.add, runs, runs[1:]))
+    for gram in [g for g in grams if "\x00" in g] + list(_COMMON_BIGRAMS & grams.keys()):
+        del grams[gram]
     return grams
 
 
@@ -197,7 +198,9 @@ class _Story:
     ended: bool = False
     heading_until: int | None = None   # last index of the title block
     end: int | None = None
-    text: list[str] = field(default_factory=list)
+    members: list[int] = field(default_factory=list)   # paragraphs read so far (for its vocabulary)
+    profile: Counter[str] = field(default_factory=Counter)  # bigrams of members[:profiled]
+    profiled: int = 0
 
 
 _MIN_BODY_CHARS = 40   # a story needs this much body before a heading can start another one
@@ -218,16 +221,32 @@ def _block_title(paragraphs: list[str], roles: list[str], start: int, end: int) 
     return None
 
 
-def _section_text(paragraphs: list[str], roles: list[str], start: int) -> str:
-    """The heading block at `start` and the text under it, up to the next heading."""
+def _section_members(paragraphs: list[str], roles: list[str], start: int) -> list[int]:
+    """The heading block at `start` and the paragraphs under it, up to the next heading."""
     out, size, k = [], 0, start
     while k < len(paragraphs) and size < _SECTION_CHARS:
         if k > start and roles[k] in (_HEADING, _LABEL) and roles[k - 1] not in (_HEADING, _LABEL):
             break
-        out.append(paragraphs[k])
+        out.append(k)
         size += len(paragraphs[k])
         k += 1
-    return "\n".join(out)
+    return out
+
+
+class _Profiles:
+    """Bigram profiles of paragraphs, computed on first use (most pages never need one)."""
+
+    def __init__(self, paragraphs: list[str]) -> None:
+        self._paragraphs = paragraphs
+        self._cache: dict[int, Counter[str]] = {}
+
+    def of(self, members: list[int], into: Counter[str] | None = None) -> Counter[str]:
+        total: Counter[str] = Counter() if into is None else into
+        for k in members:
+            if k not in self._cache:
+                self._cache[k] = _bigrams(self._paragraphs[k])
+            total.update(self._cache[k])
+        return total
 
 
 def split_stories(paragraphs: list[str], page_title: str | None = None) -> list[StorySpan]:
@@ -235,6 +254,7 @@ def split_stories(paragraphs: list[str], page_title: str | None = None) -> list[
     if not paragraphs:
         return []
     roles = [_role(p) for p in paragraphs]
+    profiles = _Profiles(paragraphs)
     stories: list[_Story] = []
     current: _Story | None = None
     section_kind: str | None = None
@@ -281,17 +301,17 @@ def split_stories(paragraphs: list[str], page_title: str | None = None) -> list[
                 break
             starts = current is None or label_kinds or _starts_story(paragraphs, roles, nxt)
             if not starts and current is not None:
-                starts = current.ended or _topic_shift(paragraphs, roles, i, nxt, current)
+                starts = current.ended or _topic_shift(paragraphs, roles, profiles, i, nxt, current)
             if starts:
                 if label_kinds:
                     section_kind = label_kinds[-1]
                 kind = _story_kind(paragraphs, roles, title, nxt, section_kind)
                 first = next(k for k in range(i, j) if roles[k] == _HEADING)
                 current = open_story(first, title, title_index, kind)
-                current.text.append(title)
+                current.members.append(title_index)
                 current.heading_until = j - 1
             elif current is not None:
-                current.text.extend(paragraphs[i:j])
+                current.members.extend(range(i, j))
             i = j
             continue
 
@@ -319,7 +339,7 @@ def split_stories(paragraphs: list[str], page_title: str | None = None) -> list[
         else:
             current.body_chars += len(p)
             current.ended = bool(_DISPATCH_END.search(p))
-        current.text.append(p)
+        current.members.append(i)
         i += 1
 
     close(n)
@@ -355,8 +375,14 @@ def _starts_story(paragraphs: list[str], roles: list[str], nxt: int) -> bool:
     )
 
 
-def _topic_shift(paragraphs: list[str], roles: list[str], heading: int, nxt: int, current: _Story) -> bool:
-    similarity = _cosine(_bigrams(_section_text(paragraphs, roles, heading)), _bigrams("\n".join(current.text)))
+def _topic_shift(
+    paragraphs: list[str], roles: list[str], profiles: _Profiles, heading: int, nxt: int, current: _Story
+) -> bool:
+    section = profiles.of(_section_members(paragraphs, roles, heading))
+    # the story's profile grows with the story: add only what was read since the last check
+    profiles.of(current.members[current.profiled :], into=current.profile)
+    current.profiled = len(current.members)
+    similarity = _cosine(section, current.profile)
     threshold = _LEAD_SHIFT_SIMILARITY if _NEWS_LEAD.match(paragraphs[nxt]) else _SHIFT_SIMILARITY
     return similarity < threshold
 
