@@ -103,10 +103,16 @@ def stories_of_page(source: str, text: str, labels: list[dict]) -> Iterator[Labe
 
 
 def corpus_stories(items: Iterable[dict]) -> Iterator[LabelledStory]:
+    """Labelled stories of corpus items. A spam page is one negative story (its first line as the
+    title): when the page-level spam filter misses a page that dresses gambling or porn ads in
+    burden-reduction words ("为根层减轻肩负 精简事情群组"), relevance must still say no."""
     for item in items:
-        if item.get("spam") or not item.get("stories"):
-            continue
-        yield from stories_of_page(item["id"], page_text(item["input"]), item["stories"])
+        text = page_text(item["input"])
+        if item.get("spam"):
+            title, _, body = to_simplified(text).strip().partition("\n")
+            yield LabelledStory(source=item["id"], title=title.strip(), text=body, relevant=False)
+        elif item.get("stories"):
+            yield from stories_of_page(item["id"], text, item["stories"])
 
 
 def seed_stories(seeds_dir: Path = DEFAULT_SEEDS_DIR) -> list[LabelledStory]:
