@@ -285,6 +285,10 @@ def split_stories(paragraphs: list[str], page_title: str | None = None) -> list[
                 i = j
                 continue
             title, title_index = found
+            if current is None and page_title and _same_headline(title, page_title):
+                # a page's own headline repeated (or shortened) above its body: the page title is
+                # the complete one ("厦门同安区:精简微信工作群 为基层干部减负" over "精简微信工作群 ...")
+                title = page_title
             nxt = j if j < n else None
             if current is not None and current.body_chars < _MIN_BODY_CHARS and not label_kinds:
                 # kicker, deck or subtitle of a story that has no body yet
@@ -355,6 +359,11 @@ def split_stories(paragraphs: list[str], page_title: str | None = None) -> list[
         for s in stories
         if s.body_chars > 0
     ]
+
+
+def _same_headline(line: str, page_title: str) -> bool:
+    a, b = "".join(line.split()), "".join(page_title.split())
+    return bool(a) and bool(b) and (a in b or b in a)
 
 
 def _body_follows_bylines(roles: list[str], i: int) -> bool:

@@ -142,6 +142,17 @@ def test_single_story_without_title_line_takes_the_page_title():
     assert [(s.start, s.end, s.title, s.title_index) for s in spans] == [(0, 2, "铁岭清群", None)]
 
 
+def test_page_title_is_kept_over_its_shortened_repeat():
+    paragraphs = [
+        "精简微信工作群 为基层干部减负",
+        "近期,同安区一场“精简微信工作群”行动正在进行,目前已经精简微信工作群890个。(杨怡曼 摄)",
+    ]
+    spans = split_stories(paragraphs, page_title="厦门同安区:精简微信工作群 为基层干部减负")
+    assert [(s.title, s.title_index) for s in spans] == [("厦门同安区:精简微信工作群 为基层干部减负", 0)]
+    spans = split_stories(paragraphs, page_title="东南网")
+    assert [s.title for s in spans] == ["精简微信工作群 为基层干部减负"]
+
+
 def test_weibo_post_title_in_brackets():
     spans = split_stories([
         "正文一段,讲的是另一个地方的工作群清理情况,全区合并、解散工作群1170个,保留工作群614个。",
