@@ -175,7 +175,7 @@ class Source(_Strict):
     id: str
     name: str
     outlet: str
-    region: Region
+    region: Region | None = Field(None, description="home region; required by add/import (parse_source)")
     type: SourceType
     start_urls: list[str] = Field(min_length=1, description="for epaper: URL templates with {date:%Y%m%d}-style fields")
     allowed_domains: list[str] = Field(default_factory=list, description="default: the start URLs' hosts")
@@ -214,7 +214,7 @@ class Source(_Strict):
     @field_validator("region", mode="before")
     @classmethod
     def _region(cls, v: Any) -> Any:
-        return resolve_source_region(v)
+        return None if v is None else resolve_source_region(v)
 
     @field_validator("interval", "refresh_after", mode="before")
     @classmethod
@@ -312,6 +312,8 @@ def parse_source(data: dict[str, Any], *, now: datetime | None = None) -> Source
     """Validate one source definition; raise SourceError with one line on the first problem."""
     if not isinstance(data, dict):
         raise SourceError(f"a source must be a mapping, got {type(data).__name__}")
+    if not data.get("region"):
+        raise SourceError(f"source {data.get('id', '?')}: region: required (a name such as 铁岭市 or an adcode)")
     try:
         source = Source.model_validate(data)
     except ValidationError as exc:
@@ -360,7 +362,8 @@ def dump_sources_yaml(sources: list[Source], *, with_state: bool = False) -> str
         if not with_state:
             for k in _EXPORT_SKIP:
                 doc.pop(k, None)
-        doc["region"] = {k: v for k, v in doc["region"].items() if k in ("province", "city", "county", "adcode")}
+        if doc.get("region"):
+            doc["region"] = {k: v for k, v in doc["region"].items() if k in ("province", "city", "county", "adcode")}
         docs.append(_prune(doc))
     return yaml.safe_dump({"sources": docs}, allow_unicode=True, sort_keys=False, width=120)
 
