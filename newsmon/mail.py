@@ -104,7 +104,7 @@ def _rison_string(s: str) -> str:
 
 def kibana_discover_url(kibana_url: str, campaign: dict[str, Any]) -> str:
     """Kibana Discover showing the campaign's stories (by story id) since a day before it began."""
-    ids = [i for i in campaign.get("story_ids", []) if re.fullmatch(r"[A-Za-z0-9_-]+", i)][:100]
+    ids = [i for i in campaign.get("stories", []) if re.fullmatch(r"[A-Za-z0-9_-]+", i)][:100]
     kql = "id:(" + " or ".join(f'"{i}"' for i in ids) + ")" if ids else ""
     start = campaign.get("first_seen")
     try:
@@ -140,13 +140,13 @@ def _campaign_text(c: dict[str, Any], kibana: str) -> str:
     lines += ["", one_line(c.get("title"), 200)]
     if c.get("summary"):
         lines.append(one_line(c.get("summary"), 400))
-    if c.get("figures"):
+    if c.get("best_figures"):
         lines += ["", "关键数字:"]
-        for f in c["figures"]:
+        for f in c["best_figures"]:
             lines.append(f"  · {format_value(f['value'], f.get('unit', ''))} {one_line(f.get('what'), 80)}"
                          f" —— “{one_line(f.get('text'), 200)}”")
     lines += ["", "报道:"]
-    for s in c.get("stories", []):
+    for s in c.get("story_details", []):
         meta = " · ".join(x for x in (one_line(s.get("outlet"), 60), local_date(s.get("published_at"))) if x)
         lines.append(f"  · {one_line(s.get('title'), 200)} ({meta})")
         lines.append(f"    {http_url(s.get('url')) or '(无链接)'}")
@@ -168,17 +168,17 @@ def _campaign_html(c: dict[str, Any], kibana: str) -> str:
         f'<tr><td style="padding:3px 12px 3px 0;color:#6b7280;white-space:nowrap;vertical-align:top">{k}</td>'
         f'<td style="padding:3px 0;color:#111827">{v}</td></tr>' for k, v in facts)
     figures = ""
-    if c.get("figures"):
+    if c.get("best_figures"):
         rows = "".join(
             '<tr><td style="padding:8px 14px 8px 0;vertical-align:top;white-space:nowrap;font-size:22px;'
             f'font-weight:bold;color:#b91c1c">{esc(format_value(f["value"], f.get("unit", "")))}</td>'
             f'<td style="padding:8px 0;vertical-align:top"><div style="font-weight:bold;color:#111827">'
             f'{esc(one_line(f.get("what"), 80))}</div><div style="color:#4b5563;font-size:14px;margin-top:2px">'
-            f'“{_figure_sentence_html(f)}”</div></td></tr>' for f in c["figures"])
+            f'“{_figure_sentence_html(f)}”</div></td></tr>' for f in c["best_figures"])
         figures = (f'<h3 style="margin:22px 0 6px;font-size:15px;color:#374151">关键数字</h3>'
                    f'<table style="border-collapse:collapse;width:100%">{rows}</table>')
     items = []
-    for s in c.get("stories", []):
+    for s in c.get("story_details", []):
         url = http_url(s.get("url"))
         title = esc(one_line(s.get("title"), 200))
         link = (f'<a href="{esc(url)}" style="color:#1d4ed8;text-decoration:none">{title}</a>' if url

@@ -223,22 +223,21 @@ def campaigns(
     Example: newsmon alerts campaigns --region 辽宁省 --since 90d
     """
     from newsmon import gazetteer
-    from newsmon.settings import INDEX_CAMPAIGNS
-    from search.alerts.indices import ensure_index
+    from search.alerts.indices import ensure_campaigns
 
     es, s = _es(), settings()
-    index = ensure_index(es, s, INDEX_CAMPAIGNS)
+    index = ensure_campaigns(es, s)
     filters: list[dict] = []
     if region:
         try:
-            filters.append({"term": {"region_prefixes": gazetteer.resolve_region(region).code_prefix}})
+            filters.append({"term": {"region_codes": gazetteer.resolve_region(region).adcode}})
         except gazetteer.UnknownRegion as exc:
             raise CliError(str(exc)) from None
     when = _since(since)
     if when:
         filters.append({"range": {"last_seen": {"gte": when.isoformat()}}})
     hits = es.search(index=index, query={"bool": {"filter": filters}}, size=limit,
-                     sort=[{"first_seen": "desc"}], source_excludes=["stories", "story_ids", "clusters"])
+                     sort=[{"first_seen": "desc"}], source_excludes=["stories", "story_details"])
     docs = [h["_source"] for h in hits["hits"]["hits"]]
     if as_json:
         for d in docs:
@@ -265,11 +264,10 @@ def preview(
     Example: newsmon alerts preview 3f2a9c0d1e2b3c4d5e6f --html /tmp/alert.html
     """
     from newsmon import mail
-    from newsmon.settings import INDEX_CAMPAIGNS
-    from search.alerts.indices import ensure_index
+    from search.alerts.indices import ensure_campaigns
 
     es, s = _es(), settings()
-    got = es.options(ignore_status=404).get(index=ensure_index(es, s, INDEX_CAMPAIGNS), id=campaign_id)
+    got = es.options(ignore_status=404).get(index=ensure_campaigns(es, s), id=campaign_id)
     if not got.get("found"):
         raise CliError(f"no campaign {campaign_id!r} (see: newsmon alerts campaigns)")
     rendered = mail.render_campaign_alert(got["_source"], s, email, "preview")

@@ -8,8 +8,9 @@ Filing a batch of stories takes two race-free steps per administration:
    different first stories of one campaign at the same moment, one write wins, the other re-reads,
    finds the winner's entry and joins it. Exactly one campaign id comes out.
 2. **Record** the stories in the campaign document (`newsmon-campaigns`, id = campaign id), created
-   with `op_type=create` or merged with `if_seq_no`. Whoever *creates* it marks its dispatch
-   `pending`: that is what makes a campaign new, and it survives a crash until dispatched.
+   with `op_type=create` or merged with `if_seq_no`. Whoever *creates* it gives it `status: new`:
+   that is what makes a campaign new, and it stays so, across crashes, until its subscribers have
+   all been decided (dispatch), when it becomes `active`.
 
 Both steps are idempotent, so a redelivered story changes nothing.
 """
@@ -23,8 +24,8 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
-from newsmon.schemas import MEASURE_LABELS_ZH, MEASURES, Story, stable_id, utcnow
-from newsmon.settings import INDEX_CAMPAIGNS, Settings
+from newsmon.schemas import MEASURE_LABELS_ZH, MEASURES, Region, Story, stable_id, utcnow
+from newsmon.settings import Settings
 from search.alerts.cas import read_modify_write
 from search.alerts.config import AlertsConfig
 from search.alerts.grouping import (
@@ -35,7 +36,8 @@ from search.alerts.grouping import (
     forms_campaigns,
     story_measures,
 )
-from search.alerts.indices import INDEX_ALERTER_STATE, ensure_index
+from search.alerts.indices import INDEX_ALERTER_STATE, ensure_campaigns, ensure_index
+from search.documents import region_codes
 
 MAX_FIGURES = 6
 MAX_STORIES_KEPT = 500       # a years-long campaign keeps counting, but lists its first 500 stories
@@ -50,7 +52,7 @@ class FiledStory:
 class CampaignStore:
     def __init__(self, es: Elasticsearch, settings: Settings, config: AlertsConfig):
         self.es, self.settings, self.config = es, settings, config
-        self.index = ensure_index(es, settings, INDEX_CAMPAIGNS)
+        self.index = ensure_campaigns(es, settings)
         self.state_index = ensure_index(es, settings, INDEX_ALERTER_STATE)
 
     # ------------------------------------------------------------------ filing
@@ -94,7 +96,7 @@ class CampaignStore:
         def mutate(doc: dict | None) -> dict | None:
             if doc is None:
                 doc = _new_campaign(campaign_id, adm, now)
-            elif all(m.story.id in doc["story_ids"] for m in members):
+            elif all(m.story.id in doc["stories"] for m in members):
                 return None  # a redelivery: nothing to change
             for m in members:
                 _add_story(doc, m.story, m.when)
@@ -111,65 +113,63 @@ class CampaignStore:
         except NotFoundError:
             return None
 
-    def awaiting_dispatch(self, now: datetime, limit: int = 100) -> list[str]:
-        """Campaigns whose subscribers have not all been decided yet, due for another look."""
+    def awaiting_dispatch(self, limit: int = 100) -> list[str]:
+        """Campaigns still `new`: some subscriber has not been decided yet."""
         self.es.indices.refresh(index=self.index)
         hits = self.es.search(index=self.index, size=limit, source=False, sort=[{"created_at": "asc"}],
-                              query={"bool": {"filter": [{"term": {"dispatch.status": "pending"}},
-                                                         {"range": {"dispatch.next_check_at": {"lte": now.isoformat()}}}]}})
+                              query={"term": {"status": "new"}})
         return [h["_id"] for h in hits["hits"]["hits"]]
 
-    def set_dispatch(self, campaign_id: str, *, done: bool, alerts: int, next_check_at: datetime | None = None) -> None:
+    def set_dispatched(self, campaign_id: str, *, alerts: int) -> None:
         now = utcnow()
 
         def mutate(doc: dict | None) -> dict | None:
-            if doc is None:
+            if doc is None or doc["status"] != "new":
                 return None
-            d = doc["dispatch"]
-            d["checks"] = d.get("checks", 0) + 1
-            d["alerts"] = max(d.get("alerts", 0), alerts)
-            if done:
-                d.update(status="done", done_at=now.isoformat())
-            elif next_check_at is not None:
-                d["next_check_at"] = next_check_at.isoformat()
+            doc.update(status="active", alerted_at=now.isoformat(), alert_count=alerts)
             return doc
 
         read_modify_write(self.es, self.index, campaign_id, mutate)
 
 
 def _new_campaign(campaign_id: str, adm: Administration, now: datetime) -> dict[str, Any]:
-    region = adm.region
+    regions = [Region(**adm.region)] if adm.region else []
     return {
-        "id": campaign_id, "scope": adm.scope, "ledger_key": adm.key,
-        "region": region, "regions": [region] if region else [], "region_name": adm.name,
-        "region_prefixes": list(adm.prefixes),
-        "location": {"lat": region["lat"], "lon": region["lon"]} if region and region.get("lat") is not None else None,
+        "id": campaign_id, "scope": adm.scope, "region_name": adm.name,
+        "regions": [_region_doc(r) for r in regions], "region_codes": region_codes(regions),
         "measures": [], "measure_labels": [],
         "policy_documents": [adm.policy_document] if adm.policy_document else [],
         "title": "", "summary": "", "first_seen": None, "last_seen": None,
         "created_at": now.isoformat(), "updated_at": now.isoformat(),
-        "story_count": 0, "story_ids": [], "clusters": [], "outlets": [], "stories": [], "figures": [],
-        "dispatch": {"status": "pending", "next_check_at": now.isoformat(), "checks": 0, "alerts": 0},
+        "story_count": 0, "stories": [], "story_details": [], "outlets": [], "outlet_count": 0,
+        "best_figures": [], "status": "new", "alerted_at": None, "alert_count": 0,
     }
 
 
+def _region_doc(r: Region) -> dict[str, Any]:
+    doc: dict[str, Any] = {"province": r.province, "city": r.city, "county": r.county, "adcode": r.adcode}
+    if r.lat is not None and r.lon is not None:
+        doc["location"] = {"lat": r.lat, "lon": r.lon}
+    return doc
+
+
 def _add_story(doc: dict[str, Any], story: Story, when: datetime) -> None:
-    if story.id in doc["story_ids"]:
+    if story.id in doc["stories"]:
         return
-    doc["story_ids"].append(story.id)
+    doc["stories"].append(story.id)
     doc["story_count"] += 1
     when_iso = when.isoformat()
-    if len(doc["stories"]) < MAX_STORIES_KEPT:
-        doc["stories"].append({"id": story.id, "title": story.title, "url": story.url, "outlet": story.outlet,
-                               "published_at": when_iso, "cluster_id": story.cluster_id})
-        doc["stories"].sort(key=lambda s: (s["published_at"] or "", s["id"]))
+    if len(doc["story_details"]) < MAX_STORIES_KEPT:
+        doc["story_details"].append({"id": story.id, "title": story.title, "url": story.url, "outlet": story.outlet,
+                                     "published_at": when_iso})
+        doc["story_details"].sort(key=lambda s: (s["published_at"] or "", s["id"]))
     for m in sorted(story_measures(story), key=lambda m: (story.measures + list(MEASURES)).index(m)):
         if m not in doc["measures"]:
             doc["measures"].append(m)
     doc["measure_labels"] = [MEASURE_LABELS_ZH[m] for m in doc["measures"]]
-    for value, key in ((story.outlet, "outlets"), (story.cluster_id, "clusters")):
-        if value and value not in doc[key]:
-            doc[key].append(value)
+    if story.outlet and story.outlet not in doc["outlets"]:
+        doc["outlets"].append(story.outlet)
+    doc["outlet_count"] = len(doc["outlets"])
     for title in story.policy_documents:
         if title not in doc["policy_documents"]:
             doc["policy_documents"].append(title)
@@ -178,9 +178,9 @@ def _add_story(doc: dict[str, Any], story: Story, when: datetime) -> None:
         doc["title"], doc["summary"] = story.title, lead_summary(story.text)
     doc["first_seen"] = when_iso if doc["first_seen"] is None else min(doc["first_seen"], when_iso)
     doc["last_seen"] = when_iso if doc["last_seen"] is None else max(doc["last_seen"], when_iso)
-    doc["figures"] = best_figures(doc["figures"] + [
+    doc["best_figures"] = best_figures(doc["best_figures"] + [
         {"what": f.what, "value": f.value, "unit": f.unit, "text": f.text, "measure": f.measure,
-         "story_id": story.id} for f in story.figures], doc["measures"], [s["id"] for s in doc["stories"]])
+         "story_id": story.id} for f in story.figures], doc["measures"], [s["id"] for s in doc["story_details"]])
 
 
 def best_figures(figures: list[dict], measures: list[str], story_order: list[str]) -> list[dict]:

@@ -1,6 +1,6 @@
 """Dispatching a new campaign: decide which subscribers get it and create their alert records.
 
-A campaign stays `dispatch.status = pending` until every active subscriber has been decided. The
+A campaign stays `status: new` until every active subscriber has been decided. The
 structured filters decide at once; a free-text query is an Elasticsearch search of
 `newsmon-articles` limited to the campaign's story ids, so it waits until the indexer (a parallel
 consumer of the same topic) has made those stories searchable — at most `query_wait_seconds`,
@@ -24,7 +24,6 @@ from search.alerts.records import AlertRecords, Claimed, alert_id
 from search.alerts.subscriptions import Subscription, SubscriptionStore, query_clause
 
 log = logging.getLogger(__name__)
-RECHECK = timedelta(seconds=2)
 
 
 def next_digest_at(now: datetime, config: AlertsConfig) -> datetime:
@@ -49,7 +48,7 @@ class Dispatcher:
         """Create the campaign's alert records; return the instant ones this process claimed,
         for the caller to send now."""
         campaign = self.campaigns.get(campaign_id)
-        if campaign is None or campaign["dispatch"]["status"] != "pending":
+        if campaign is None or campaign["status"] != "new":
             return []
         now = self.clock()
         undecided, matched, to_send = False, 0, []
@@ -70,7 +69,8 @@ class Dispatcher:
             claimed = self.records.create(self._record(campaign, sub, now, error))
             if claimed is not None and claimed.doc["status"] == "sending":
                 to_send.append(claimed)
-        self.campaigns.set_dispatch(campaign_id, done=not undecided, alerts=matched, next_check_at=now + RECHECK)
+        if not undecided:
+            self.campaigns.set_dispatched(campaign_id, alerts=matched)
         return to_send
 
     def _record(self, campaign: dict[str, Any], sub: Subscription, now: datetime, error: str | None) -> dict:
@@ -93,7 +93,7 @@ class Dispatcher:
     def _query_verdict(self, query: str, campaign: dict[str, Any], now: datetime) -> bool | str | None:
         """True/False once decided; None to wait for the stories to be indexed; a string when the
         query cannot be decided at all (the reason, recorded on a failed alert)."""
-        ids = campaign["story_ids"]
+        ids = campaign["stories"]
         try:
             present = self.es.count(index=self.articles_index, query={"ids": {"values": ids}})["count"]
         except NotFoundError:

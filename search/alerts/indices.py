@@ -23,49 +23,22 @@ _DATE = {"type": "date"}
 _INT = {"type": "integer"}
 # Chinese text: the `cjk` analyzer (bigrams), present on a full node and on the local stack's plugin.
 _ZH_TEXT = {"type": "text", "analyzer": "cjk"}
-_REGION = {"properties": {"province": _KW, "city": _KW, "county": _KW, "adcode": _KW,
-                          "lat": {"type": "float"}, "lon": {"type": "float"}}}
 
-CAMPAIGNS_MAPPING: dict[str, Any] = {
-    "dynamic": "strict",
-    "properties": {
-        "id": _KW,
-        "scope": _KW,                       # region | national
-        "ledger_key": _KW,
-        "region": _REGION,
-        "regions": _REGION,                 # the contract's plural field (one administration)
-        "region_name": {**_KW, "fields": {"text": _ZH_TEXT}},
-        "region_prefixes": _KW,            # adcode prefixes: province, city, county of the region
-        "location": {"type": "geo_point"},
-        "measures": _KW,
-        "measure_labels": _KW,
-        "policy_documents": {**_KW, "fields": {"text": _ZH_TEXT}},
-        "title": {**_ZH_TEXT, "fields": {"raw": {"type": "keyword", "ignore_above": 512}}},
-        "summary": _ZH_TEXT,
-        "first_seen": _DATE,
-        "last_seen": _DATE,
-        "created_at": _DATE,
-        "updated_at": _DATE,
-        "story_count": _INT,
-        "story_ids": _KW,
-        "clusters": _KW,
-        "outlets": _KW,
-        "stories": {"properties": {
-            "id": _KW, "title": {**_ZH_TEXT}, "url": {"type": "keyword", "index": False},
-            "outlet": _KW, "published_at": _DATE, "cluster_id": _KW,
-        }},
-        "figures": {"properties": {
-            "what": {**_KW, "fields": {"text": _ZH_TEXT}}, "value": {"type": "double"}, "unit": _KW,
-            "text": _ZH_TEXT, "measure": _KW, "story_id": _KW,
-        }},
-        "dispatch": {"properties": {
-            "status": _KW,                   # pending | done
-            "next_check_at": _DATE,
-            "checks": _INT,
-            "done_at": _DATE,
-            "alerts": _INT,
-        }},
-    },
+# `newsmon-campaigns` belongs to the search package (a versioned alias, search.mappings); the
+# alerter adds the fields only it writes — additive, so `put_mapping` is idempotent and safe on
+# the live index. They belong in the search template too (see the report of issue 6).
+CAMPAIGN_ALERTER_PROPERTIES: dict[str, Any] = {
+    "scope": _KW,                           # region | national
+    "region_name": _KW,                     # 辽宁省铁岭市 / 全国
+    "summary": _ZH_TEXT,
+    "policy_documents": {**_KW, "fields": {"text": _ZH_TEXT}},
+    "created_at": _DATE,
+    "alert_count": _INT,
+    "story_details": {"properties": {
+        "id": _KW, "title": _ZH_TEXT, "url": {"type": "keyword", "index": False}, "outlet": _KW,
+        "published_at": _DATE,
+    }},
+    "best_figures": {"properties": {"text": _ZH_TEXT}},
 }
 
 ALERTS_MAPPING: dict[str, Any] = {
@@ -131,7 +104,6 @@ ALERTER_STATE_MAPPING: dict[str, Any] = {
 }
 
 _MAPPINGS = {
-    INDEX_CAMPAIGNS: CAMPAIGNS_MAPPING,
     INDEX_ALERTS: ALERTS_MAPPING,
     INDEX_SUBSCRIPTIONS: SUBSCRIPTIONS_MAPPING,
     INDEX_ALERTER_STATE: ALERTER_STATE_MAPPING,
@@ -157,6 +129,16 @@ def ensure_index(es: Elasticsearch, settings: Settings, name: str) -> str:
     return full
 
 
-def ensure_all(es: Elasticsearch, settings: Settings) -> None:
-    for name in _MAPPINGS:
-        ensure_index(es, settings, name)
+def ensure_campaigns(es: Elasticsearch, settings: Settings) -> str:
+    """The campaigns alias, created by the search package's index management if missing, with the
+    alerter's fields added; returns the alias."""
+    from search.indices import CAMPAIGNS, ensure_current
+
+    alias = settings.index(INDEX_CAMPAIGNS)
+    key = (settings.es_url, alias)
+    if key in _ready:
+        return alias
+    ensure_current(es, settings, CAMPAIGNS)
+    es.indices.put_mapping(index=alias, properties=CAMPAIGN_ALERTER_PROPERTIES)
+    _ready.add(key)
+    return alias

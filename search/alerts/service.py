@@ -55,7 +55,7 @@ class AlertService:
 
     def tick(self) -> None:
         """Timers: campaigns still waiting for a decision, due retries and digests, quiet sources."""
-        for campaign_id in self.campaigns.awaiting_dispatch(self.clock()):
+        for campaign_id in self.campaigns.awaiting_dispatch():
             self.dispatch_and_send(campaign_id)
         self.sender.send_due()
         if time.monotonic() >= self._next_quiet_check:

@@ -57,8 +57,7 @@ class Subscription(BaseModel):
     def matches_structure(self, campaign: dict[str, Any]) -> bool:
         """Region and measure filters (the query is decided against Elasticsearch)."""
         if self.regions or self.national:
-            region = campaign.get("region") or {}
-            adcode = region.get("adcode") or ""
+            adcode = next((r.get("adcode") or "" for r in campaign.get("regions", [])), "")
             inside = any(adcode.startswith(r.code_prefix) for r in self.regions) if adcode else False
             if not (inside or (self.national and campaign.get("scope") == "national")):
                 return False
@@ -171,7 +170,9 @@ class SubscriptionStore:
             errors = [e.get("error", "") for e in result.get("explanations", []) if not e.get("valid")]
             reason = errors[0] if errors else result.get("error", "syntax error")
             reason = " ".join(str(reason).split())
-            reason = re.sub(r"^\[[^\]]*\]\s*", "", reason)
+            parse_error = re.search(r"ParseException: (.*)", reason)
+            reason = parse_error.group(1) if parse_error else re.sub(r"^\[[^\]]*\]\s*", "", reason)
+            reason = reason.split(" Was expecting")[0]
             raise SubscriptionError(f"query does not parse: {reason[:200]}")
 
     def save(self, sub: Subscription) -> bool:
