@@ -58,7 +58,7 @@ def analyze_page(
         paragraphs, title, byline = normalize.split_paragraphs((text or "")[:MAX_TEXT_CHARS]), None, None
 
     paragraphs = normalize.normalize_paragraphs(paragraphs)
-    simplified = [normalize.to_simplified(p) for p in paragraphs]
+    simplified = normalize.simplify_paragraphs(paragraphs)  # one OpenCC call per page, aligned 1:1
     title_s = normalize.to_simplified(title) if title else None
     script = normalize.detect_script("".join(paragraphs[:60]) + (title or ""))
 
@@ -112,7 +112,9 @@ def _understand(d: dict[str, Any], ordinal: int, page_id: str, home_region: dict
                 published_at: datetime | None, clusters: ClusterIndex) -> dict[str, Any]:
     rel = d.pop("_relevance")
     title, text = d["title"], d["text"]
-    found_regions = regions.detect_regions(title, text, home_region=home_region, relevant_measures=rel.measures)
+    # A commentary argues; it reports no administration's measure, so it names no actor region.
+    found_regions = ([] if d.get("kind") == "commentary" else
+                     regions.detect_regions(title, text, home_region=home_region, relevant_measures=rel.measures))
     found_figures = figures.extract_figures(text, rel.measures) if rel.relevant else []
     story_id = stable_id(page_id, str(ordinal), _squash(title))
     story = {
