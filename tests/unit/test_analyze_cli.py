@@ -7,8 +7,8 @@ import json
 import subprocess
 import sys
 
-GOOD_TEXT = ("铁岭清理规范微信工作群\n\n本报讯 铁岭市自9月开始清理规范微信工作群、政务APP。截至11月12日，"
-             "全市共取消、合并不必要的微信工作群746个，减少27.5%，切实为基层减负。")
+GOOD_TEXT = ("铁岭清理规范微信工作群 为基层干部减负\n\n本报讯 为切实减轻基层干部负担，铁岭市自9月开始清理规范微信工作群、"
+             "政务APP。截至11月12日，全市共取消、合并不必要的微信工作群746个，减少27.5%。")
 
 
 def run_analyze(stdin: str, *args: str) -> subprocess.CompletedProcess:
