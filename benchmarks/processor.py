@@ -63,8 +63,8 @@ def _rate(fn, pages, rounds: int) -> tuple[float, float]:
 
 def run() -> list[dict]:
     import trafilatura
-    from consumers.analysis.dedup import InMemoryClusterIndex
 
+    from consumers.analysis.dedup import InMemoryClusterIndex
     from consumers.analysis.pipeline import analyze_page
 
     pages = page_mix()
