@@ -395,14 +395,14 @@ def test(
             colour = {"article": "green", "follow": "cyan", "ignored": "dim"}[ln["verdict"]]
             table.add_row(f"[{colour}]{ln['verdict']}[/]", ln["url"], note)
         console.print(table)
-    n = {v: sum(1 for ln in run.links if ln["verdict"] == v) for v in ("article", "follow", "ignored")}
-    err_console.print(f"{n['article']} article links, {n['follow']} to follow, {n['ignored']} ignored; "
-                      f"pages fetched {outcome.pages}, errors {outcome.errors}")
     if outcome.pages == 0:
         reason = "; ".join(outcome.error_samples[:2]) or run.fatal or "no page could be fetched"
         if outcome.robots_blocked:
             reason = "start page disallowed by robots.txt"
         raise CliError(f"{source.id}: {reason}")
+    n = {v: sum(1 for ln in run.links if ln["verdict"] == v) for v in ("article", "follow", "ignored")}
+    err_console.print(f"{n['article']} article links, {n['follow']} to follow, {n['ignored']} ignored; "
+                      f"pages fetched {outcome.pages}, errors {outcome.errors}")
 
 
 def _parse_date(value: str | None) -> date | None:
