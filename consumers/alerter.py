@@ -95,8 +95,8 @@ class AlerterConsumer(Consumer):
         self._maybe_tick()
 
     def tick(self) -> None:
-        """Run the timers now (tests and `newsmon alerts` commands)."""
-        self.alerts.tick()
+        """Run every timer now, the quiet-source check included (tests, tools)."""
+        self.alerts.tick(check_sources=True)
 
     def _maybe_tick(self) -> None:
         if time.monotonic() < self._next_tick:

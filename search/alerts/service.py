@@ -53,12 +53,13 @@ class AlertService:
         for claimed in self.dispatcher.dispatch(campaign_id):
             self.sender.send_one(claimed)
 
-    def tick(self) -> None:
-        """Timers: campaigns still waiting for a decision, due retries and digests, quiet sources."""
+    def tick(self, *, check_sources: bool = False) -> None:
+        """Timers: campaigns still waiting for a decision, due retries and digests, and (every
+        `quiet_check_seconds`, or now with `check_sources`) quiet sources."""
         for campaign_id in self.campaigns.awaiting_dispatch():
             self.dispatch_and_send(campaign_id)
         self.sender.send_due()
-        if time.monotonic() >= self._next_quiet_check:
+        if check_sources or time.monotonic() >= self._next_quiet_check:
             self._next_quiet_check = time.monotonic() + self.config.quiet_check_seconds
             for claimed in self.quiet.check():
                 self.sender.send_one(claimed)
