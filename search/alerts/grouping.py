@@ -11,7 +11,8 @@ story joins an entry of its ledger when
 Among several candidates the largest measure overlap wins, then the most recent. Otherwise the
 story starts a new campaign — by definition a new one: the administration had no campaign with
 overlapping measures within the lookback. The new campaign's id is derived from the ledger key and
-the story that opened it, so a redelivered story re-derives the same decision.
+the story that opened it. The ledger remembers every story it filed, so a redelivered story lands
+where it landed the first time (the rules alone could choose differently once campaigns grew).
 
 Story time is `published_at` (`fetched_at` when unknown), never the wall clock.
 
@@ -53,16 +54,17 @@ class LedgerEntry:
     first_seen: datetime
     last_seen: datetime
     clusters: set[str] = field(default_factory=set)
+    stories: set[str] = field(default_factory=set)
 
     def to_json(self) -> dict:
         return {"campaign_id": self.campaign_id, "measures": sorted(self.measures),
                 "first_seen": self.first_seen.isoformat(), "last_seen": self.last_seen.isoformat(),
-                "clusters": sorted(self.clusters)}
+                "clusters": sorted(self.clusters), "stories": sorted(self.stories)}
 
     @classmethod
     def from_json(cls, d: dict) -> LedgerEntry:
         return cls(d["campaign_id"], set(d["measures"]), datetime.fromisoformat(d["first_seen"]),
-                   datetime.fromisoformat(d["last_seen"]), set(d.get("clusters", [])))
+                   datetime.fromisoformat(d["last_seen"]), set(d.get("clusters", [])), set(d.get("stories", [])))
 
 
 def forms_campaigns(story: Story) -> bool:
@@ -133,7 +135,12 @@ def choose_entry(entries: list[LedgerEntry], measures: set[str], cluster_id: str
 
 def file_story(entries: list[LedgerEntry], adm: Administration, story: Story, when: datetime,
                lookback: timedelta) -> tuple[LedgerEntry, bool]:
-    """Put the story in its campaign (mutating `entries`); return the entry and whether it is new."""
+    """Put the story in its campaign (mutating `entries`); return the entry and whether it is new.
+    A story already filed stays where it is: campaigns grow, so the rules could pick another
+    entry for it the second time, and a redelivery must change nothing."""
+    filed = next((e for e in entries if story.id in e.stories), None)
+    if filed is not None:
+        return filed, False
     measures = story_measures(story)
     entry = choose_entry(entries, measures, story.cluster_id, when, lookback)
     if entry is None:
@@ -148,6 +155,7 @@ def file_story(entries: list[LedgerEntry], adm: Administration, story: Story, wh
         created = False
     if story.cluster_id:
         entry.clusters.add(story.cluster_id)
+    entry.stories.add(story.id)
     return entry, created
 
 
