@@ -5,10 +5,11 @@ topic later). Spam never gets here: the processor dead-letters spam pages.
 
 Batching: the base loop commits the consumer's offsets right after `handle_batch` returns, so
 everything a batch polled must be written (or dead-lettered) before it returns. To still send
-large bulks under a trickle of messages, `handle_batch` lingers: it keeps polling into the same
-batch until the bulk is full (count or bytes) or `flush_interval` has passed since the batch's
-first message, then flushes. The extra records are appended to the batch list the base holds,
-so a `TransientError` rewinds them too and the base's commit covers exactly what was written.
+full bulks under a trickle of messages, `handle_batch` lingers: it keeps polling into the same
+batch until `flush_interval` has passed since the batch's first message; the sink sends a bulk
+whenever it reaches its count or byte bound, and the rest when the timer runs out. The extra
+records are appended to the batch list the base holds, so a `TransientError` rewinds them too
+and the base's single commit covers exactly what was written.
 
 Outcomes per message: written → committed; refused by Elasticsearch with a 4xx (mapping or
 parsing error) → dead-letter `mapping_error` with the reason; not a story → dead-letter
@@ -77,7 +78,7 @@ class IndexerConsumer(Consumer):
         deadline = time.monotonic() + self.flush_interval
         try:
             result.merge(self._add_all(batch, poisoned))
-            while not self.sink.full and not self._stop.is_set() and self._consumer is not None:
+            while not self._stop.is_set() and self._consumer is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
