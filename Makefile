@@ -16,7 +16,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 demo: install
-	$(BIN)/newsmon demo
+	BIN=$(BIN) deploy/local/demo.sh
 
 lint: install
 	$(BIN)/ruff check .
