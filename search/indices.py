@@ -220,7 +220,7 @@ class IndexStatus:
     template_version: int | None
     cluster_health: str
     indices: list[PhysicalIndex] = field(default_factory=list)
-    problem: str | None = None
+    problems: list[str] = field(default_factory=list)
 
     @property
     def write_index(self) -> PhysicalIndex | None:
@@ -228,7 +228,7 @@ class IndexStatus:
 
     @property
     def ok(self) -> bool:
-        return self.problem is None
+        return not self.problems
 
 
 def index_status(es: Elasticsearch, settings: Settings, spec: IndexSpec) -> IndexStatus:
@@ -247,14 +247,16 @@ def index_status(es: Elasticsearch, settings: Settings, spec: IndexSpec) -> Inde
             health=row.get("health", "?"), mapping_version=mapping_version(es, name),
             is_write_index=targets.get(name, False), in_alias=name in targets))
     if not templates:
-        status.problem = "no template: run `newsmon index init`"
-    elif not targets:
-        status.problem = "no alias: run `newsmon index init`"
+        status.problems.append("no template: run `newsmon index init`")
+    elif status.template_version != spec.version:
+        status.problems.append(f"template at v{status.template_version}: run `newsmon index init`")
+    if not targets:
+        status.problems.append("no alias: run `newsmon index init`")
     elif status.write_index is None:
-        status.problem = "the alias has no write index"
+        status.problems.append("the alias has no write index")
     elif status.write_index.mapping_version != spec.version:
-        status.problem = (f"write index at mapping v{status.write_index.mapping_version}, code at v{spec.version}: "
-                          "run `newsmon index migrate`")
+        status.problems.append(f"write index at mapping v{status.write_index.mapping_version}, code at "
+                               f"v{spec.version}: run `newsmon index migrate`")
     return status
 
 
@@ -314,8 +316,8 @@ def migrate_index(es: Elasticsearch, settings: Settings, spec: IndexSpec, *, for
         _say(progress, f"copied {result.copied} documents")
         for _ in range(3):  # what the indexer wrote during the copy (shrinks every pass)
             pass_started = datetime.now(UTC) - _CLOCK_SLACK
-            es.indices.refresh(index=source)
-            n = _copy(es, source, target, spec, since, batch_size)
+            es.indices.refresh(index=[source, target])
+            n = _copy_newer(es, source, target, spec, since)
             result.caught_up += n
             since = pass_started
             if n == 0:
@@ -339,7 +341,7 @@ def migrate_index(es: Elasticsearch, settings: Settings, spec: IndexSpec, *, for
         actions += [{"remove": {"index": old, "alias": alias}} for old in alias_targets(es, alias)]
         es.indices.update_aliases(actions=actions)
         _say(progress, f"{alias} → {target}")
-        es.indices.refresh(index=source)
+        es.indices.refresh(index=[source, target])
         result.caught_up += _copy_newer(es, source, target, spec, since)
         if delete_source:
             es.indices.delete(index=source)
@@ -377,32 +379,32 @@ def _copy(es: Elasticsearch, source: str, target: str, spec: IndexSpec, since: d
     return ok
 
 
-def _copy_newer(es: Elasticsearch, source: str, target: str, spec: IndexSpec, since: datetime) -> int:
-    """After the switch: copy documents written to the old index since `since` unless the new index
-    already holds a newer version (written there by the indexer after the switch)."""
-    hits = list(_scan(es, source, spec, since))
-    if not hits:
-        return 0
-    found = {d["_id"]: d for d in es.mget(index=target, ids=[h["_id"] for h in hits])["docs"]}
-    operations: list[dict[str, Any]] = []
-    for hit in hits:
-        current = found.get(hit["_id"], {})
-        if not current.get("found"):
-            operations += [{"create": {"_index": target, "_id": hit["_id"]}}, _transform(spec, hit["_source"])]
-        elif _instant(current["_source"].get(spec.changed_field)) < _instant(hit["_source"].get(spec.changed_field)):
-            operations += [{"index": {"_index": target, "_id": hit["_id"], "if_seq_no": current["_seq_no"],
-                                      "if_primary_term": current["_primary_term"]}},
-                           _transform(spec, hit["_source"])]
-    if not operations:
-        return 0
-    resp = es.bulk(operations=operations)
+def _copy_newer(es: Elasticsearch, source: str, target: str, spec: IndexSpec, since: datetime,
+                chunk: int = 500) -> int:
+    """Copy documents the source changed since `since` that the target lacks or holds in an older
+    version. Guarded by optimistic concurrency (`create`, `if_seq_no`), so after the alias switch
+    a newer write of the indexer to the target always wins (409, skipped)."""
     written = 0
-    for item in resp["items"]:
-        status = next(iter(item.values()))["status"]
-        if status in (200, 201):
-            written += 1
-        elif status != 409:  # 409: the indexer wrote a newer version meanwhile, which wins
-            raise IndexManagementError(f"catch-up copy failed: {next(iter(item.values())).get('error')}")
+    hits = _scan(es, source, spec, since)
+    while batch := [h for _, h in zip(range(chunk), hits, strict=False)]:
+        found = {d["_id"]: d for d in es.mget(index=target, ids=[h["_id"] for h in batch])["docs"]}
+        operations: list[dict[str, Any]] = []
+        for hit in batch:
+            current = found.get(hit["_id"], {})
+            if not current.get("found"):
+                operations += [{"create": {"_index": target, "_id": hit["_id"]}}, _transform(spec, hit["_source"])]
+            elif _instant(current["_source"].get(spec.changed_field)) < _instant(hit["_source"].get(spec.changed_field)):
+                operations += [{"index": {"_index": target, "_id": hit["_id"], "if_seq_no": current["_seq_no"],
+                                          "if_primary_term": current["_primary_term"]}},
+                               _transform(spec, hit["_source"])]
+        if not operations:
+            continue
+        for item in es.bulk(operations=operations)["items"]:
+            outcome = next(iter(item.values()))
+            if outcome["status"] in (200, 201):
+                written += 1
+            elif outcome["status"] != 409:  # 409: the indexer wrote a newer version meanwhile, which wins
+                raise IndexManagementError(f"catch-up copy to {target} failed: {outcome.get('error')}")
     return written
 
 

@@ -93,8 +93,8 @@ def status(
                 table.add_row(i.name, role, f"{i.docs:,}", _size(i.size_bytes), i.health,
                               f"v{i.mapping_version}" if i.mapping_version is not None else "?")
             console.print(table)
-            if st.problem:
-                console.print(f"[yellow]{st.alias}: {st.problem}[/]")
+            for problem in st.problems:
+                console.print(f"[yellow]{st.alias}: {problem}[/]")
     if not all(st.ok for st in statuses):
         raise typer.Exit(1)
 
@@ -123,15 +123,15 @@ def migrate(
         for spec in specs:
             try:
                 result = migrate_index(es, s, spec, force=force, delete_source=delete_old, from_index=from_index,
-                                       batch_size=batch_size, progress=lambda m: err_console.print(f"[dim]{m}[/]"))
+                                       batch_size=batch_size, progress=lambda m: err_console.print(f"[dim]{m}[/]", soft_wrap=True))
             except IndexManagementError as exc:
                 raise CliError(str(exc)) from None
             if result.skipped:
-                console.print(f"{result.alias}: nothing to do, {result.skipped}")
+                console.print(f"{result.alias}: nothing to do, {result.skipped}", soft_wrap=True)
                 continue
             console.print(f"{result.alias}: {result.source} → {result.target}: {result.copied:,} documents copied, "
                           f"{result.caught_up:,} caught up, {result.seconds:.1f}s"
-                          + (f"; {result.source} deleted" if result.deleted_source else ""))
+                          + (f"; {result.source} deleted" if result.deleted_source else ""), soft_wrap=True)
 
 
 def _size(n: int) -> str:
