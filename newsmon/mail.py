@@ -170,7 +170,7 @@ def _campaign_html(c: dict[str, Any], kibana: str) -> str:
     figures = ""
     if c.get("best_figures"):
         rows = "".join(
-            '<tr><td style="padding:8px 14px 8px 0;vertical-align:top;white-space:nowrap;font-size:22px;'
+            '<tr><td style="width:1%;padding:8px 16px 8px 0;vertical-align:top;white-space:nowrap;font-size:22px;'
             f'font-weight:bold;color:#b91c1c">{esc(format_value(f["value"], f.get("unit", "")))}</td>'
             f'<td style="padding:8px 0;vertical-align:top"><div style="font-weight:bold;color:#111827">'
             f'{esc(one_line(f.get("what"), 80))}</div><div style="color:#4b5563;font-size:14px;margin-top:2px">'

@@ -205,17 +205,20 @@ _DATELINE = re.compile(
 
 
 def lead_summary(text: str, limit: int = 200) -> str:
-    """The story's opening sentences (datelines removed), at most `limit` characters."""
-    body = " ".join(text.split())
-    body = _DATELINE.sub("", body, count=1)
+    """The story's lead — its first paragraph (datelines removed), up to `limit` characters cut at a
+    sentence end; a lead shorter than a sentence or two borrows from the next paragraph."""
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
+    lead = ""
+    for paragraph in paragraphs:
+        lead = f"{lead}{paragraph}" if not lead else f"{lead} {paragraph}"
+        if len(lead) >= 60:
+            break
+    lead = _DATELINE.sub("", lead, count=1)
     out = ""
-    for sentence in re.findall(r"[^。！？!?]+[。！？!?]?", body):
+    for sentence in re.findall(r"[^。！？!?]+[。！？!?]?", lead):
         if out and len(out) + len(sentence) > limit:
             break
         out += sentence
-        if len(out) >= limit * 0.6:
-            break
     if len(out) > limit:
         out = out[: limit - 1] + "…"
     return out.strip()
-
