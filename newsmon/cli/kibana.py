@@ -76,6 +76,13 @@ def import_(
     for o in report.imported:
         table.add_row(o.type, o.id, o.title, "overwritten" if o.overwritten else "created")
     console.print(table)
+    kinds: dict[str, int] = {}
+    for o in report.imported:
+        kinds[o.type] = kinds.get(o.type, 0) + 1
+    overwritten = sum(o.overwritten for o in report.imported)
+    console.print(f"imported {len(report.imported)} saved objects ({', '.join(f'{n} {k}' for k, n in kinds.items())}; "
+                  f"{len(report.imported) - overwritten} created, {overwritten} overwritten) into {base}",
+                  soft_wrap=True)
     if query_defaults and report.success:
         console.print("set query:queryString:options to AND for Lucene-syntax searches")
     if report.errors:
