@@ -26,6 +26,7 @@ from search.alerts.cas import read_modify_write
 from search.alerts.config import AlertsConfig
 from search.alerts.indices import INDEX_ALERTER_STATE, ensure_index
 from search.alerts.records import AlertRecords, Claimed, alert_id
+from search.alerts.subscriptions import SubscriptionError, normalise_email
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,12 @@ class QuietSourceWatch:
         return created
 
     def _notice(self, source: dict[str, Any], watch: dict[str, Any], now: datetime) -> dict[str, Any]:
-        admin = (self.settings.admin_email or "").strip().lower()
+        admin, problem = "", "NEWSMON_ADMIN_EMAIL is not set: nobody to tell"
+        if self.settings.admin_email:
+            try:
+                admin, problem = normalise_email(self.settings.admin_email), ""
+            except SubscriptionError as exc:
+                problem = f"NEWSMON_ADMIN_EMAIL: {exc}"
         doc = {"id": alert_id("quiet_source", f"{source['id']}@{watch['quiet_since']}", admin or "-"),
                "kind": "quiet_source", "email": admin, "mode": "instant", "campaign_id": None,
                "source_id": source["id"], "title": source.get("name") or source["id"],
@@ -88,10 +94,9 @@ class QuietSourceWatch:
                "quiet_since": watch["quiet_since"], "created_at": now.isoformat(), "updated_at": now.isoformat(),
                "next_attempt_at": now.isoformat(), "attempts": 0, "sent_at": None, "message_id": None,
                "subject": None, "digest_id": None}
-        if not admin:
-            log.error("source %s is quiet but NEWSMON_ADMIN_EMAIL is not set", source["id"])
-            return doc | {"status": "failed", "last_error": "NEWSMON_ADMIN_EMAIL is not set: nobody to tell",
-                          "owner": None, "lease_until": None}
+        if problem:
+            log.error("source %s is quiet but the admin cannot be told: %s", source["id"], problem)
+            return doc | {"status": "failed", "last_error": problem, "owner": None, "lease_until": None}
         return doc | {"status": "sending", "owner": self.owner, "last_error": None,
                       "lease_until": (now + timedelta(seconds=self.config.send_lease_seconds)).isoformat()}
 
