@@ -79,5 +79,22 @@ def processor(
     _run(consumer_class(settings(), group), max_idle_seconds)
 
 
+@consume_app.command()
+def alerter(
+    group: str | None = typer.Option(None, help="Consumer group (default: newsmon-alerter, namespace applied)."),
+    max_idle_seconds: float | None = typer.Option(None, help=_IDLE_HELP),
+) -> None:
+    """File relevant stories into campaigns and e-mail subscribers once per campaign; also sends
+    retries, daily digests and quiet-source notices.
+
+    Example: newsmon consume alerter
+    """
+    _logging()
+    from consumers.alerter import AlerterConsumer
+    from search.alerts.config import load_alerts_config
+
+    _run(AlerterConsumer(settings(), group, config=load_alerts_config()), max_idle_seconds)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(consume_app, name="consume")
