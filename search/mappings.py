@@ -188,10 +188,39 @@ CAMPAIGN_FIELDS: dict[str, str] = {
     "best_figures": "largest figures across the stories: what, value, unit, measure, story_id",
     "status": "new | active | closed",
     "alerted_at": "when the e-mail for this campaign went out (null before)",
+    # written by the alerter (search.alerts.indices.CAMPAIGN_ALERTER_PROPERTIES)
+    "scope": "region | national",
+    "region_name": "the administration as one name, e.g. 辽宁省铁岭市 (全国 for national campaigns)",
+    "summary": "lead paragraph of the first story (cjk)",
+    "policy_documents": "policy documents cited by the stories",
+    "created_at": "when the alerter opened the campaign",
+    "alert_count": "e-mails sent about it",
+    "story_details": "per story: id, title, url, outlet, published_at",
 }
 
 
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`extra`'s fields added to `base`; objects present in both get their properties merged."""
+    out = dict(base)
+    for name, spec in extra.items():
+        if name in out and "properties" in out[name] and "properties" in spec:
+            out[name] = {**out[name], "properties": _merge(out[name]["properties"], spec["properties"])}
+        else:
+            out[name] = spec
+    return out
+
+
 def campaigns_mappings() -> dict[str, Any]:
+    # The alerter owns the fields only it writes (search.alerts.indices); they are part of the
+    # template so that a migration's new index has them too.
+    from search.alerts.indices import CAMPAIGN_ALERTER_PROPERTIES
+
+    mappings = _campaigns_base_mappings()
+    mappings["properties"] = _merge(mappings["properties"], CAMPAIGN_ALERTER_PROPERTIES)
+    return mappings
+
+
+def _campaigns_base_mappings() -> dict[str, Any]:
     return {
         "dynamic": "strict",
         "_meta": {"mapping_version": CAMPAIGNS_MAPPING_VERSION, "fields": CAMPAIGN_FIELDS},

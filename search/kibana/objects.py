@@ -45,7 +45,7 @@ ARTICLE_LABELS = {
     "policy_documents": "政策文件", "keywords": "关键词", "byline": "作者", "script": "原文字体",
 }
 CAMPAIGN_LABELS = {
-    "title": "行动", "regions.province": "省份", "regions.city": "城市", "regions.county": "区县",
+    "title": "行动", "region_name": "地区", "summary": "摘要", "regions.province": "省份", "regions.city": "城市", "regions.county": "区县",
     "measure_labels": "减负措施", "story_count": "报道数", "outlet_count": "媒体数", "first_seen": "首次报道",
     "last_seen": "最近报道", "status": "状态",
 }
@@ -111,8 +111,8 @@ def saved_searches() -> list[dict[str, Any]]:
                             [["lead_figure.value", "desc"]]))
     out.append(saved_search("newsmon-latest-campaigns", "最新减负行动", "各地新出现的减负行动（告警模块汇总），按首次报道时间。",
                             CAMPAIGNS_VIEW, "",
-                            ["title", "regions.province", "regions.city", "measure_labels", "story_count",
-                             "outlet_count", "last_seen"],
+                            ["title", "region_name", "measure_labels", "story_count", "outlet_count",
+                             "last_seen"],
                             [["first_seen", "desc"]]))
     return out
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +18,7 @@ import pytest
 
 from newsmon.es import make_es
 from newsmon.schemas import MEASURES
+from newsmon.settings import load_settings
 from search.indices import init_all
 from search.kibana import NDJSON_PATH, SavedObjectsError, load_objects, parse_ndjson
 from search.kibana.checks import field_problems, field_uses, reference_problems, view_indices, with_namespace
@@ -139,6 +141,12 @@ class FakeKibana(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
+def kibana_settings():
+    """A namespace for CLI runs that talk only to the stand-in Kibana (no stack needed)."""
+    return load_settings(namespace=f"t-kbn-{uuid.uuid4().hex[:6]}")
+
+
+@pytest.fixture
 def fake_kibana():
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeKibana)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -148,7 +156,8 @@ def fake_kibana():
     server.shutdown()
 
 
-def test_import_posts_every_object_and_reports_what_was_created(settings, fake_kibana):
+def test_import_posts_every_object_and_reports_what_was_created(kibana_settings, fake_kibana):
+    settings = kibana_settings
     out = cli(settings, "kibana", "import", "--url", fake_kibana)
     assert out.returncode == 0, out.stderr
     shipped = load_objects()
@@ -164,24 +173,28 @@ def test_import_posts_every_object_and_reports_what_was_created(settings, fake_k
             f"0 created, {len(shipped)} overwritten) into {fake_kibana}") in out.stdout
 
 
-def test_import_sends_credentials_and_explains_refusals_in_one_line(settings, fake_kibana):
+def test_import_sends_credentials_and_explains_refusals_in_one_line(kibana_settings, fake_kibana):
+    settings = kibana_settings
     FakeKibana.require_auth = "ApiKey c2VjcmV0"
     out = cli(settings, "kibana", "import", "--url", fake_kibana, "--api-key", "c2VjcmV0", "--keep-settings")
-    assert out.returncode == 0, out.stderr and FakeKibana.settings_changes == []
+    assert out.returncode == 0, out.stderr
+    assert FakeKibana.settings_changes == []                 # --keep-settings
     out = cli(settings, "kibana", "import", "--url", fake_kibana, "--user", "elastic", "--password", "wrong")
     assert out.returncode == 1
     assert out.stderr.strip().splitlines() == [
         f"error: Kibana at {fake_kibana} refused the request (401): check --user/--password or --api-key"]
 
 
-def test_unreachable_kibana_is_a_clear_error(settings):
+def test_unreachable_kibana_is_a_clear_error(kibana_settings):
+    settings = kibana_settings
     out = cli(settings, "kibana", "import", "--url", "http://127.0.0.1:9")
     assert out.returncode == 1 and "Traceback" not in out.stderr
     [line] = out.stderr.strip().splitlines()
     assert line.startswith("error: Kibana at http://127.0.0.1:9 is unreachable")
 
 
-def test_namespace_copy_keeps_objects_consistent(settings):
+def test_namespace_copy_keeps_objects_consistent(kibana_settings):
+    settings = kibana_settings
     objects = with_namespace(build_objects(), settings)
     assert reference_problems(objects) == []
     assert to_ndjson(build_objects()) == NDJSON_PATH.read_text(encoding="utf-8")  # the original is untouched
