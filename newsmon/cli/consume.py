@@ -43,8 +43,10 @@ def indexer(
     bulk_mb: float = typer.Option(5.0, min=0.1, max=90.0, help="Megabytes per bulk request at most."),
     max_idle_seconds: float | None = typer.Option(None, help=_IDLE_HELP),
 ) -> None:
-    """Index stories from newsmon.articles into the newsmon-articles alias (document id = story id,
-    so a redelivered story overwrites itself). Mapping rejects go to newsmon.dead-letter.
+    """Index stories from newsmon.articles into the newsmon-articles alias.
+
+    The document id is the story id, so a redelivered story overwrites itself; documents that
+    Elasticsearch rejects (mapping errors) go to newsmon.dead-letter with the reason.
 
     Example: newsmon consume indexer --flush-interval 0.5
     """
@@ -60,8 +62,9 @@ def processor(
     group: str | None = typer.Option(None, help="Consumer group (default: newsmon-processor, namespace applied)."),
     max_idle_seconds: float | None = typer.Option(None, help=_IDLE_HELP),
 ) -> None:
-    """Turn raw pages from newsmon.raw-pages into stories on newsmon.articles (spam and undecodable
-    pages go to newsmon.dead-letter).
+    """Turn raw pages from newsmon.raw-pages into stories on newsmon.articles.
+
+    Spam and undecodable pages go to newsmon.dead-letter with the reason.
 
     Example: newsmon consume processor
     """

@@ -38,7 +38,8 @@ def _specs(which: str) -> list[IndexSpec]:
 
 @index_app.command()
 def init(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Create or update the index templates and create the first index behind each alias.
+    """Create or update the index templates and the first index behind each alias (idempotent).
+
     Safe to run any number of times; an existing index is never changed.
 
     Example: newsmon index init
@@ -69,8 +70,9 @@ def status(
     which: str = typer.Option("all", "--index", help="articles, campaigns or all."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Show each alias with its physical indices: documents, size, health, mapping version and
-    whether it is the write index. Exits 1 when something needs attention.
+    """Show each alias with its indices: documents, size, health, mapping version (exit 1 on problems).
+
+    The write index is the one new documents go to; status exits 1 when something needs attention.
 
     Example: newsmon index status --index articles
     """
@@ -108,9 +110,10 @@ def migrate(
                                           help="Adopt this plain index (one created under the alias name)."),
     batch_size: int = typer.Option(500, min=1, max=10_000, help="Documents per bulk request while copying."),
 ) -> None:
-    """Move an alias to a new index with the current mapping while searches keep answering: create
-    the next index, copy every document (scroll + bulk, rebuilt for the new mapping), copy what was
-    written meanwhile, switch the alias atomically.
+    """Move an alias to a new index with the current mapping while searches keep answering.
+
+    Creates the next index, copies every document (scroll + bulk, rebuilt for the new mapping),
+    copies what was written meanwhile and switches the alias atomically.
 
     Example: newsmon index migrate --index articles --delete-old
     """

@@ -95,8 +95,10 @@ def import_(
 def check(
     file: Path | None = typer.Option(None, "--file", help=_FILE_HELP),
 ) -> None:
-    """Check the saved objects against the real indices: every field they use exists, and fields they
-    aggregate, sort on or use as time can be aggregated.
+    """Check the saved objects against the real indices: fields exist and aggregate where needed.
+
+    Every field the objects use must be in the mapping; fields they aggregate, sort on or use as
+    the time field must be aggregatable.
 
     Example: newsmon kibana check
     """

@@ -59,8 +59,10 @@ def search(
     limit: int = typer.Option(20, "--limit", "-n", min=0, max=1000, help="Stories to show."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (hits, total, facets) for scripts."),
 ) -> None:
-    """Search indexed stories: relevant 基层减负 stories by default, newest or best first, with a
-    highlighted snippet, the total and facets by province, measure and month.
+    """Search indexed stories (relevant 基层减负 stories by default) with highlighted snippets, the total and facets.
+
+    Results come best match first (newest first without words), each with date, region, outlet,
+    title and a snippet; below them the facets by province, measure and month.
 
     Examples:
       newsmon search 微信工作群 --region 辽宁省
