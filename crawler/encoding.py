@@ -51,14 +51,15 @@ def declared_encoding(body: bytes, content_type: str | None) -> str | None:
 def _plausible(body: bytes, codec: str) -> bool:
     if codec == "utf-8":
         try:
-            body.decode("utf-8")
+            # final=False: a character cut off at the end (a truncated page) is not an error
+            codecs.getincrementaldecoder("utf-8")().decode(body, final=False)
             return True
         except UnicodeDecodeError:
             return False
     return from_bytes(body, cp_isolation=[codec]).best() is not None
 
 
-def decode_body(body: bytes, content_type: str | None = None) -> Decoded:
+def decode_body(body: bytes, content_type: str | None = None, *, truncated: bool = False) -> Decoded:
     declared = declared_encoding(body, content_type)
     chosen: str | None = None
     if declared and _plausible(body, declared):
@@ -71,4 +72,6 @@ def decode_body(body: bytes, content_type: str | None = None) -> Decoded:
     if chosen is None:  # binary or hopeless: keep what can be kept, never fail
         chosen = declared or "utf-8"
     text = body.decode(_DECODE_AS.get(chosen, chosen), errors="replace")
+    if truncated:
+        text = text.rstrip("\ufffd")  # the character the size cap cut in half
     return Decoded(text=text.lstrip("\ufeff"), declared=declared, detected=chosen)

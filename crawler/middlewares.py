@@ -152,19 +152,18 @@ class SeenArticleFilter:
     Spiders only say what to fetch; this middleware makes every spider type incremental. It
     collects the article requests of one callback, de-duplicates them by canonical URL within
     the crawl, asks the shared state about all of them in one round trip (in a thread: the
-    reactor must not block on Elasticsearch), and lets through the new ones — plus, under a
-    source's refresh policy, published ones old enough to be checked for changes.
+    reactor must not block on Elasticsearch), claims the new ones — plus, under a source's
+    refresh policy, published ones old enough to be checked for changes — and lets through
+    those this process got.
     """
-
-    # Shared by every crawler of the process (sources crawled together often link the same
-    # article: listing and sitemap), so one cycle fetches an article once. All crawlers run on
-    # the one reactor thread, so a plain set is safe.
-    scheduled: set[str] = set()
 
     def __init__(self, crawler):
         self.crawler = crawler
         self.stats = crawler.stats
         self.state = None
+        # Links met earlier in this crawl (pages of one listing repeat links). Across crawlers
+        # and processes, the claims in the shared state keep an article from being fetched twice.
+        self.scheduled: set[str] = set()
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
 
     @classmethod
@@ -197,20 +196,31 @@ class SeenArticleFilter:
             yield report
         refresh_after = spider.source.refresh_after
         now = utcnow()
+        wanted: list[tuple[str, Request]] = []
         for key, request in held:
             doc = known.get(key)
             if doc is None:
-                self.stats.inc_value("newsmon/articles_new")
-                yield request
+                wanted.append((key, request))
             elif refresh_after and _age_seconds(doc.get("last_published_at"), now) >= refresh_after:
-                self.stats.inc_value("newsmon/articles_refreshed")
                 request.meta["newsmon_known_sha256"] = doc.get("sha256")
-                yield request
+                wanted.append((key, request))
             else:
                 self.stats.inc_value("newsmon/skipped_seen")
+        claimed = await self._claim([k for k, _ in wanted]) if wanted and self.state is not None else set()
+        for key, request in wanted:
+            if self.state is not None and key not in claimed:
+                self.stats.inc_value("newsmon/claimed_elsewhere")  # another crawler is fetching it now
+                continue
+            request.meta["newsmon_key"] = key
+            self.stats.inc_value("newsmon/articles_refreshed" if "newsmon_known_sha256" in request.meta
+                                 else "newsmon/articles_new")
+            yield request
 
     async def _lookup(self, keys: list[str]) -> dict:
         return await maybe_deferred_to_future(threads.deferToThread(self.state.lookup, keys))
+
+    async def _claim(self, keys: list[str]) -> set[str]:
+        return await maybe_deferred_to_future(threads.deferToThread(self.state.claim, keys))
 
 
 def _age_seconds(stamp: str | None, now) -> float:

@@ -60,7 +60,7 @@ class RawPagePipeline:
             decoded_text = body.decode(source.encoding, errors="replace")
             declared, detected = source.encoding, source.encoding
         else:
-            decoded = decode_body(body, item.content_type)
+            decoded = decode_body(body, item.content_type, truncated=truncated)
             decoded_text, declared, detected = decoded.text, decoded.declared, decoded.detected
         item.raw = RawPage(
             url=item.url, final_url=item.final_url, canonical_url=canonical_url(item.url),

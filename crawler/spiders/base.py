@@ -15,6 +15,7 @@ import scrapy
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet import threads
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 
 from crawler.items import ArticlePage, LinkReport
@@ -143,6 +144,9 @@ class SourceSpider(scrapy.Spider):
         """Count what went wrong per kind; robots.txt and offsite refusals are not errors."""
         stats = self.crawler.stats
         request = failure.request
+        key = request.meta.get("newsmon_key")
+        if key and self.crawl_state is not None:  # give the article back: the next cycle retries
+            threads.deferToThread(self.crawl_state.release, [key]).addErrback(lambda _f: None)
         if failure.check(HttpError):
             status = failure.value.response.status
             stats.inc_value(f"newsmon/http_{status}")

@@ -95,3 +95,22 @@ def test_every_article_published_once_across_runs_and_restarts(site, manifest, c
     expected = {a["linked_as"] for a in manifest["articles"] if a["sources"]}
     assert len(keys) == len(expected) and set(keys.values()) == {1}
     assert all(fetched_first[a["path"]] == 1 for a in manifest["articles"] if a["sources"])
+
+
+def test_two_crawler_processes_at_once_publish_each_shared_article_once(site, manifest, crawl_settings):
+    """A listing and a sitemap that link the same articles, crawled by two processes at the same
+    time (as two workers would): the claims in the shared state decide who fetches each one."""
+    import threading
+
+    runs = {}
+    threads = [threading.Thread(target=lambda sid=sid: runs.__setitem__(sid, run_crawl(
+        crawl_settings, _sources(site, sid), timeout=180))) for sid in ("fixture-listing", "fixture-sitemap")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    keys = Counter(k for k, _ in read_raw_pages(crawl_settings))
+    assert set(keys.values()) == {1}, [k for k, n in keys.items() if n > 1]
+    shared = _expected_paths(manifest, "fixture-listing") | _expected_paths(manifest, "fixture-sitemap")
+    assert len(keys) == len(shared)
+    assert sum(r.outcomes[sid].published for sid, r in runs.items()) == len(shared)

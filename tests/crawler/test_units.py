@@ -152,3 +152,33 @@ def test_committed_fixture_site_is_current(seeds_dir, tmp_path):
         stack.extend(c.subdirs.values())
     relevant = [a for a in manifest["articles"] if a["relevant"] and not a["seed"]]
     assert len(relevant) >= 6 and len({r for a in relevant for r in a["regions"]}) >= 4
+
+
+def test_oversized_page_is_truncated_and_flagged():
+    from scrapy.utils.test import get_crawler
+
+    from crawler.items import ArticlePage
+    from crawler.pipelines import RawPagePipeline
+    from newsmon.schemas import utcnow
+
+    crawler = get_crawler(settings_dict={"NEWSMON_MAX_PAGE_BYTES": 4096})
+    pipeline = RawPagePipeline(crawler)
+    body = ("<html><body>" + "为基层减负" * 2000 + "</body></html>").encode("utf-8")
+    item = ArticlePage("s", "http://x.cn/a.html?utm_source=x", "http://x.cn/a.html", 200, "text/html; charset=utf-8",
+                       body, utcnow())
+    raw = pipeline._build(item, fixture_sources()[0]).raw
+    assert raw.truncated and len(raw.body.encode("utf-8")) <= 4096 and raw.body.startswith("<html><body>为基层减负")
+    assert raw.canonical_url == "http://x.cn/a.html" and raw.outlet == "滨江日报" and raw.extraction_hints
+    import hashlib
+
+    assert raw.sha256 == hashlib.sha256(body).hexdigest()  # of the bytes as downloaded
+
+
+def test_sources_sharing_a_site_are_crawled_in_turn():
+    from crawler.process import same_site_groups
+
+    sources = fixture_sources()
+    other = sources[0].model_copy(update={"id": "other", "allowed_domains": ["www.lnd.com.cn"]})
+    www = sources[1].model_copy(update={"id": "lnd2", "allowed_domains": ["lnd.com.cn", "example.org"]})
+    groups = same_site_groups([*sources, other, www])
+    assert [[s.id for s in g] for g in groups] == [[s.id for s in sources], ["other", "lnd2"]]
