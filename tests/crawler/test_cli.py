@@ -16,7 +16,6 @@ from kafka.partitioner.default import murmur2
 from crawler.demo_site import fixture_sources, fixture_sources_yaml
 from crawler.registry import SourceRegistry
 from crawler.runner import settings_env
-from crawler.scheduler import request_crawls
 
 pytestmark = pytest.mark.integration
 NEWSMON = [sys.executable, "-m", "newsmon"]
@@ -145,7 +144,8 @@ def test_two_workers_share_the_sources_without_crawling_any_twice(site, crawl_se
             time.sleep(0.3)
         else:
             pytest.fail(f"consumer group did not settle: {outputs}")
-        request_crawls(s, sources, registry=registry)
+        scheduled = cli(s, "schedule", "--once")  # every source is due: none was crawled yet
+        assert scheduled.returncode == 0 and f"requested {len(ids)} crawl(s)" in scheduled.stdout, scheduled.stderr
         for proc in workers:
             proc.wait(timeout=240)
     finally:
@@ -158,4 +158,5 @@ def test_two_workers_share_the_sources_without_crawling_any_twice(site, crawl_se
     assert {w for w, _ in crawled} == {0, 1}, "both workers should have crawled"
     for sid in ids:
         assert registry.get(sid).last_crawl.worker is not None
+    assert "requested 0 crawl(s)" in cli(s, "schedule").stdout  # crawled just now: nothing is due
     assert os.environ.get("NEWSMON_NAMESPACE") != s.namespace  # the workers used the test's own namespace
