@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
+from elasticsearch import ApiError, Elasticsearch, NotFoundError
 from elasticsearch import helpers as es_helpers
 
 from newsmon.settings import INDEX_ARTICLES, INDEX_CAMPAIGNS, Settings
@@ -312,7 +312,7 @@ def migrate_index(es: Elasticsearch, settings: Settings, spec: IndexSpec, *, for
     result = MigrationResult(alias, source, target)
     try:
         since = datetime.now(UTC) - _CLOCK_SLACK
-        result.copied = _copy(es, source, target, spec, None, batch_size)
+        result.copied = _copy(es, source, target, spec, batch_size)
         _say(progress, f"copied {result.copied} documents")
         for _ in range(3):  # what the indexer wrote during the copy (shrinks every pass)
             pass_started = datetime.now(UTC) - _CLOCK_SLACK
@@ -364,10 +364,10 @@ def _transform(spec: IndexSpec, source: dict[str, Any]) -> dict[str, Any]:
     return spec.rebuild(source) if spec.rebuild else source
 
 
-def _copy(es: Elasticsearch, source: str, target: str, spec: IndexSpec, since: datetime | None,
-          batch_size: int) -> int:
+def _copy(es: Elasticsearch, source: str, target: str, spec: IndexSpec, batch_size: int) -> int:
+    """Copy every document (rebuilt for the target's mapping); any refused one aborts the migration."""
     def actions() -> Iterator[dict[str, Any]]:
-        for hit in _scan(es, source, spec, since):
+        for hit in _scan(es, source, spec, None):
             yield {"_op_type": "index", "_index": target, "_id": hit["_id"], "_source": _transform(spec, hit["_source"])}
 
     ok, errors = es_helpers.bulk(es, actions(), chunk_size=batch_size, max_chunk_bytes=10 * 1024 * 1024,
@@ -413,11 +413,3 @@ def _instant(value: Any) -> datetime:
         return datetime.min.replace(tzinfo=UTC)
     parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def reachable(es: Elasticsearch) -> None:
-    """Raise IndexManagementError with a one-line message when Elasticsearch does not answer."""
-    try:
-        es.cluster.health(timeout="5s")
-    except (TransportError, ApiError) as exc:
-        raise IndexManagementError(f"Elasticsearch is unreachable: {exc}") from None
