@@ -114,3 +114,44 @@ def test_two_crawler_processes_at_once_publish_each_shared_article_once(site, ma
     shared = _expected_paths(manifest, "fixture-listing") | _expected_paths(manifest, "fixture-sitemap")
     assert len(keys) == len(shared)
     assert sum(r.outcomes[sid].published for sid, r in runs.items()) == len(shared)
+
+
+def test_a_failed_produce_is_an_error_not_silence(crawl_settings):
+    """A page the broker cannot take (over the producer's 16 MB request limit) is dropped with an
+    error counted and described, and never marked as published."""
+    import asyncio
+
+    from scrapy.exceptions import DropItem
+    from scrapy.utils.test import get_crawler
+
+    from crawler.demo_site import fixture_sources
+    from crawler.items import ArticlePage
+    from crawler.pipelines import KafkaPipeline, RawPagePipeline
+    from crawler.scrapy_settings import scrapy_settings
+    from crawler.spiders import ListingSpider
+    from crawler.state import CrawlState
+    from newsmon.schemas import utcnow
+
+    s = crawl_settings.model_copy(update={"crawl_max_page_bytes": 40 * 1024 * 1024})
+    state = CrawlState(s)
+    state.ensure_index()
+    source = fixture_sources()[0]
+    crawler = get_crawler(ListingSpider, settings_dict=scrapy_settings(s))
+    crawler.spider = ListingSpider(source, crawl_state=state)
+    crawler.spider.crawler = crawler
+    crawler.stats.open_spider()
+    pipeline = KafkaPipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    try:
+        body = b"<html><body>" + "为基层减负。".encode() * 1_000_000 + b"</body></html>"  # 18 MB
+        item = ArticlePage(source.id, "http://127.0.0.1/big.html", "http://127.0.0.1/big.html", 200,
+                           "text/html; charset=utf-8", body, utcnow())
+        item = RawPagePipeline(crawler)._build(item, source)
+        with pytest.raises(DropItem, match="produce failed"):
+            asyncio.run(pipeline.process_item(item))
+    finally:
+        pipeline._close()
+    assert crawler.stats.get_value("newsmon/errors") == 1
+    assert crawler.stats.get_value("newsmon/produce_errors") == 1
+    assert "Kafka produce failed for http://127.0.0.1/big.html" in crawler.stats.get_value("newsmon/error_samples")[0]
+    assert state.lookup([item.raw.key]) == {}
