@@ -58,12 +58,17 @@ class SourceOutcome:
                 setattr(self, name, int(ev[name]))
         if ev["event"] == "started":
             self.started_at = _when(ev.get("started_at"))
+        if ev["event"] == "crawler_error":  # the crawler could not run (e.g. Kafka unreachable)
+            self.errors += 1
+            self.error_samples.insert(0, str(ev.get("error", "crawler failed")))
+            self.status = "failed"
+            return
         if ev["event"] == "finished":
             self.finished = True
             self.finished_at = _when(ev.get("finished_at"))
-            self.error_samples = list(ev.get("error_samples") or [])
+            self.error_samples = [*self.error_samples, *(ev.get("error_samples") or [])]
             self.http_statuses = dict(ev.get("http_statuses") or {})
-            self.status = self.judge()
+            self.status = "failed" if self.status == "failed" and self.error_samples else self.judge()
 
     def judge(self) -> str:
         """failed: nothing could be fetched at all; partial: some errors; ok: none."""
