@@ -50,6 +50,7 @@ class SourceOutcome:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     finished: bool = False
+    crawler_failed: bool = False
 
     def apply(self, ev: dict[str, Any]) -> None:
         for name in ("pages", "articles_new", "published", "skipped_seen", "not_modified", "robots_blocked",
@@ -62,13 +63,14 @@ class SourceOutcome:
             self.errors += 1
             self.error_samples.insert(0, str(ev.get("error", "crawler failed")))
             self.status = "failed"
+            self.crawler_failed = True
             return
         if ev["event"] == "finished":
             self.finished = True
             self.finished_at = _when(ev.get("finished_at"))
             self.error_samples = [*self.error_samples, *(ev.get("error_samples") or [])]
             self.http_statuses = dict(ev.get("http_statuses") or {})
-            self.status = "failed" if self.status == "failed" and self.error_samples else self.judge()
+            self.status = "failed" if self.crawler_failed else self.judge()
 
     def judge(self) -> str:
         """failed: nothing could be fetched at all; partial: some errors; ok: none."""

@@ -59,7 +59,7 @@ class SitemapSpider(SourceSpider):
     def read(self, response: Response) -> tuple[list[str], list[str]]:
         """(child sitemaps, page URLs)."""
         if response.url.endswith("/robots.txt"):
-            return list(sitemap_urls_from_robots(response.text, base_url=response.url)), []
+            return list(sitemap_urls_from_robots(response.body, base_url=response.url)), []
         body = self._body(response)
         if body is None:
             self.error(f"not a sitemap: {response.url}")
