@@ -26,6 +26,7 @@ test: lint
 
 bench: install
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m search.benchmark
 
 stack-down: install
 	$(BIN)/newsmon stack down
