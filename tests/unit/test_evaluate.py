@@ -155,3 +155,14 @@ def test_analyze_input_is_the_contract_unless_source_info_is_asked_for():
     assert analyze_input(item) == {"id": "x-1", "text": "..."}
     assert analyze_input(item, with_source=True) == {"id": "x-1", "text": "...", "outlet": "辽宁日报",
                                                      "home_region": TIELING}
+
+
+def test_heldout_files_are_test_only_whatever_the_ids_hash_to(tmp_path):
+    from consumers.analysis.corpus import load_corpus, split_of
+
+    train_id = next(f"x-{n}" for n in range(100) if split_of(f"x-{n}") == "train")
+    other_id = next(f"y-{n}" for n in range(100) if split_of(f"y-{n}") == "train")
+    (tmp_path / "heldout_batch.jsonl").write_text(f'{{"id": "{train_id}"}}\n', encoding="utf-8")
+    (tmp_path / "train_batch.jsonl").write_text(f'{{"id": "{other_id}"}}\n', encoding="utf-8")
+    assert [i["id"] for i in load_corpus("train", tmp_path)] == [other_id]
+    assert [(i["id"], i["split"]) for i in load_corpus("test", tmp_path)] == [(train_id, "test")]
