@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     es_heap: str = "1g"
     stack_start_timeout: float = Field(180.0, gt=0)
 
+    # --- newsmon run -------------------------------------------------------------------------
+    run_dir: Path = Field(default_factory=lambda: _default_dirs()[1].parent / "runs",
+                          description="Where `newsmon run` keeps one directory per run (logs, mail)")
+    log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per log line")
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("kafka_bootstrap")
