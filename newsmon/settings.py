@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     es_api_key: SecretStr | None = None
     es_ca_certs: Path | None = None
     es_request_timeout: float = Field(30.0, gt=0)
+    dedup_store: Literal["elasticsearch", "memory"] = Field(
+        "elasticsearch", description="Where the processor keeps near-duplicate clusters: `elasticsearch` "
+        "(index newsmon-dedup, shared by processes and restarts) or `memory` (one process only)")
 
     # --- SMTP / alerts -----------------------------------------------------------------------
     smtp_host: str = "127.0.0.1"
