@@ -4,6 +4,11 @@ Kafka assigns each partition to one worker of the group, and requests are keyed 
 so a source is crawled by one worker at a time; more workers = more capacity. The offset is
 committed only after the crawl finished and its result was recorded, so a worker that dies
 mid-crawl leaves the request to the worker that takes over its partition.
+
+SIGTERM/SIGINT (from `newsmon run` or a terminal) stop the worker gracefully: the crawl child is
+in the same process group, so Scrapy gets the signal too and closes its spiders (pages Kafka
+acknowledged are recorded as published); the worker then neither records the interrupted crawl
+nor commits its request, so the next worker crawls the source again and publishes what is left.
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -31,8 +38,10 @@ def worker_name() -> str:
 
 def run_worker(settings: Settings, *, idle_exit: float | None = None, max_batches: int | None = None,
                on_event: EventHandler | None = None, on_crawl: Callable[[CrawlRun, list[str]], None] | None = None,
-               on_assign: Callable[[list[int]], None] | None = None, poll_records: int = 10) -> int:
+               on_assign: Callable[[list[int]], None] | None = None, poll_records: int = 10,
+               stop: threading.Event | None = None) -> int:
     """Serve crawl requests until stopped (or idle for idle_exit seconds); return crawls done."""
+    stop = stop or _stop_on_signals()
     ensure_topics(settings, [TOPIC_CRAWL_REQUESTS, TOPIC_RAW_PAGES])
     registry = SourceRegistry(settings)
     name = worker_name()
@@ -46,7 +55,7 @@ def run_worker(settings: Settings, *, idle_exit: float | None = None, max_batche
     last_work = time.monotonic()
     assigned: frozenset = frozenset()
     try:
-        while True:
+        while not stop.is_set():
             records = consumer.poll(timeout_ms=500)
             now_assigned = frozenset(tp.partition for tp in consumer.assignment())
             if now_assigned != assigned:
@@ -61,6 +70,9 @@ def run_worker(settings: Settings, *, idle_exit: float | None = None, max_batche
             wanted = _coalesce(registry, requests)
             if wanted:
                 run = run_crawl(settings, wanted, on_event=on_event)
+                if stop.is_set():   # interrupted: leave the request uncommitted for the next worker
+                    log.info("crawl of %s interrupted; its request stays on the topic", [s.id for s in wanted])
+                    return crawls
                 record_outcomes(registry, run, worker=name)
                 crawls += len(wanted)
                 if on_crawl:
@@ -70,8 +82,17 @@ def run_worker(settings: Settings, *, idle_exit: float | None = None, max_batche
             last_work = time.monotonic()
             if max_batches is not None and batches >= max_batches:
                 return crawls
+        return crawls
     finally:
-        consumer.close()
+        consumer.close(autocommit=False)
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+    return stop
 
 
 def _coalesce(registry: SourceRegistry, requests: list[dict]):

@@ -4,12 +4,12 @@ more processes of a stage to scale it out, up to the topic's partitions)."""
 from __future__ import annotations
 
 import importlib
-import logging
 
 import typer
 
 from newsmon.cli import CliError
 from newsmon.cli._common import console, settings
+from newsmon.logs import setup_logging
 
 consume_app = typer.Typer(
     help="Run a pipeline stage as a Kafka consumer (at-least-once, commits after the downstream write).\n\n"
@@ -18,9 +18,7 @@ consume_app = typer.Typer(
 
 
 def _logging() -> None:
-    logging.basicConfig(level=settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("elastic_transport").setLevel(logging.WARNING)
-    logging.getLogger("kafka").setLevel(logging.WARNING)
+    setup_logging(settings())
 
 
 def _run(consumer, max_idle_seconds: float | None) -> None:
