@@ -1,0 +1,254 @@
+"""End-to-end latency at a steady publish rate: publish on `newsmon.raw-pages` → searchable, and
+→ alert e-mail accepted by an SMTP server.
+
+The real stages run as separate processes, one each, as `newsmon consume processor|indexer|alerter`
+would run in production (production defaults: indexer flush interval 1 s, alerter timers 5 s),
+in the run's namespace. A real SMTP server (newsmon.mailcatcher, aiosmtpd on 127.0.0.1) receives
+the alerts of one subscriber to every new campaign.
+
+Input: the page mix of benchmarks/pages.py, published by a paced producer at 20 pages/s for
+120 s. Each published page is a new page (own URL, so own key and story ids, and a byte-unique
+body); the pool's pages enter the stream one after another at an even pace across the run and
+are repeated in between, as syndicated copies are on real sites (the processor's near-duplicate
+clusters file copies into the campaign their original opened). So new campaigns, and their
+e-mails, keep coming through the whole run rather than in one burst at the start.
+
+Measured:
+- publish → searchable: see SearchableWatch (benchmarks/probes.py) for the method and resolution;
+  pages the processor dead-letters (spam, no story text) are never searchable and are counted apart.
+- publish → e-mail accepted: the catcher stamps each message on arrival; the story links in the
+  e-mail name the campaign's pages, and the earliest-published of them (the one that opened the
+  campaign) is the start.
+- whether the pipeline kept up: committed lag of the three consumer groups, sampled every 2 s,
+  and after the last page; the run drains for at most 3 minutes and reports what is left.
+- peak memory of each stage process (VmHWM).
+
+Before measuring, three warm-up pages go through and every group must have committed them, so
+process start-up (imports, models, group joins) is not counted as latency.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import statistics
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+from benchmarks.common import (
+    Context,
+    PeakMemory,
+    child,
+    newsmon_command,
+    percentile,
+    read_topic,
+    row,
+    wait_until,
+)
+from benchmarks.pages import PoolPage, page_pool
+from benchmarks.probes import GroupLag, SearchableWatch, topic_bytes_on_disk
+from newsmon.es import make_es
+from newsmon.kafka import STANDARD_TOPICS, dumps, ensure_topics, make_producer
+from newsmon.mailcatcher import MailCatcher
+from newsmon.schemas import RawPage
+from newsmon.settings import INDEX_ARTICLES, TOPIC_ARTICLES, TOPIC_DEAD_LETTER, TOPIC_RAW_PAGES, Settings
+from search.alerts.subscriptions import SubscriptionStore
+
+RATE = 20.0            # pages per second
+SECONDS = 120.0
+QUICK_SECONDS = 5.0
+DRAIN_SECONDS = 180.0
+STAGES = (("processor", TOPIC_RAW_PAGES), ("indexer", TOPIC_ARTICLES), ("alerter", TOPIC_ARTICLES))
+SUBSCRIBER = "analyst@example.org"
+_TAG = re.compile(r"[?&]bench=e2e-(\d+)")
+
+
+def schedule(pool: tuple[PoolPage, ...], n: int, seed: int = 8) -> list[PoolPage]:
+    """n pages: each pool page enters once, at an even pace over the run; between entries, pages
+    already seen repeat at random (copies)."""
+    rng = random.Random(seed)
+    order = list(pool)
+    rng.shuffle(order)
+    out: list[PoolPage] = []
+    entered = 0
+    for k in range(n):
+        if entered < min(len(order), 1 + k * len(order) // n):
+            out.append(order[entered])
+            entered += 1
+        else:
+            out.append(order[rng.randrange(entered)])
+    return out
+
+
+def raw_page(page: PoolPage, tag: str) -> RawPage:
+    url = f"{page.url}{'&' if '?' in page.url else '?'}bench={tag}"
+    body = f"{page.html}\n<!-- newsmon benchmark page {tag} -->"
+    return RawPage(url=url, final_url=url, canonical_url=url, source_id=f"bench-{page.name.split(':')[0]}",
+                   fetched_at=datetime.now(UTC), status=200, content_type="text/html; charset=utf-8",
+                   detected_encoding="utf-8", body=body, sha256=hashlib.sha256(body.encode()).hexdigest(),
+                   outlet=page.outlet, home_region=page.home_region)
+
+
+class Pipeline:
+    """The three stage processes, their lag and their memory, for one run."""
+
+    def __init__(self, ctx: Context, settings: Settings):
+        self.ctx, self.settings = ctx, settings
+        self.lags = GroupLag(settings)
+        self.max_lag: Counter[str] = Counter()
+
+    def lag(self) -> dict[str, int]:
+        return {stage: self.lags.lag(self.settings.topic(f"newsmon-{stage}"), self.settings.topic(topic))
+                for stage, topic in STAGES}
+
+    def sample_lag(self) -> dict[str, int]:
+        now = self.lag()
+        for stage, value in now.items():
+            self.max_lag[stage] = max(self.max_lag[stage], value)
+        return now
+
+
+def _publish(producer, settings: Settings, page: RawPage) -> float:
+    at = time.time()
+    producer.send(settings.topic(TOPIC_RAW_PAGES), key=page.key.encode(), value=dumps(page.model_dump(mode="json")))
+    return at
+
+
+def _mail_latencies(catcher: MailCatcher, published: dict[int, float], since: float) -> list[float]:
+    out = []
+    for mail in catcher.messages:
+        seqs = [int(m) for m in _TAG.findall(mail.part("plain"))]
+        starts = [published[s] for s in seqs if s in published]
+        if starts and mail.received_at >= since:
+            out.append(mail.received_at - min(starts))
+    return out
+
+
+def run(ctx: Context) -> list[dict]:
+    base = ctx.sub("e2e")
+    ensure_topics(base, STANDARD_TOPICS)
+    pool = page_pool()
+    n = int(RATE * (QUICK_SECONDS if ctx.quick else SECONDS))
+    pages = [raw_page(p, f"e2e-{i}") for i, p in enumerate(schedule(pool, n))]
+    warmup = [raw_page(p, f"warm-{i}") for i, p in enumerate(pool[-3:])]
+    with MailCatcher() as catcher:
+        s = base.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": catcher.port, "smtp_security": "none"})
+        es = make_es(s)
+        store = SubscriptionStore(es, s)
+        store.save(store.build(SUBSCRIBER, [], [], None, "instant"))
+        env = ctx.env(s)
+        pipeline = Pipeline(ctx, s)
+        watch = SearchableWatch(s).start()
+        producer = make_producer(s)
+        try:
+            with PeakMemory() as memory, \
+                    child(newsmon_command("consume", "processor"), env, ctx.workdir / "processor.log") as proc, \
+                    child(newsmon_command("consume", "indexer"), env, ctx.workdir / "indexer.log") as indexer, \
+                    child(newsmon_command("consume", "alerter"), env, ctx.workdir / "alerter.log") as alerter:
+                for role, p in (("processor", proc), ("indexer", indexer), ("alerter", alerter)):
+                    memory.watch(role, p.pid)
+                for page in warmup:
+                    _publish(producer, s, page)
+                producer.flush(30)
+                if not wait_until(lambda: not any(pipeline.lag().values()), 300, interval=1.0):
+                    raise RuntimeError(f"the stages did not take the warm-up pages within 5 min: {pipeline.lag()}; "
+                                       f"logs in {ctx.workdir}")
+                time.sleep(2)  # the warm-up pages' refresh and e-mail
+                published, started, stop_sampling = _paced_run(producer, s, pages, watch, pipeline)
+                drained = wait_until(lambda: not any(pipeline.sample_lag().values()), DRAIN_SECONDS, interval=1.0)
+                drain_s = time.time() - published[len(pages) - 1]
+                stop_sampling.set()
+                time.sleep(3)  # last refresh (1 s) and the last e-mails after the final commits
+                final_lag = pipeline.lag()
+                memory.sample()
+        finally:
+            producer.close()
+            watch.stop()
+            pipeline.lags.close()
+            es.close()
+        mail_s = _mail_latencies(catcher, published, started)
+    return _rows(ctx, s, pages, published, watch, pipeline, mail_s, memory.peaks_mb,
+                 {"drained": drained, "drain_s": drain_s, "final_lag": final_lag, "started": started})
+
+
+def _paced_run(producer, s: Settings, pages: list[RawPage], watch: SearchableWatch, pipeline: Pipeline):
+    """Publish at RATE per second on a fixed timetable (no catching up in bursts is needed: sending
+    takes far less than the 50 ms between pages); sample the lag every 2 s meanwhile."""
+    published: dict[int, float] = {}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(2.0):
+            pipeline.sample_lag()
+
+    threading.Thread(target=sample, name="lag-sampler", daemon=True).start()
+    started = time.time()
+    for i, page in enumerate(pages):
+        delay = started + i / RATE - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        published[i] = _publish(producer, s, page)
+        watch.expect(page.key, published[i])
+    producer.flush(60)
+    return published, started, stop
+
+
+def _dead_lettered(s: Settings) -> Counter[str]:
+    reasons: Counter[str] = Counter()
+    for record in read_topic(s, TOPIC_DEAD_LETTER):
+        letter = json.loads(record.value)
+        if letter.get("stage") == "processor" and "bench=e2e-" in (letter.get("payload") or ""):
+            reasons[letter.get("reason", "?")] += 1
+    return reasons
+
+
+def _relevant_pages(s: Settings) -> int:
+    es = make_es(s)
+    try:
+        resp = es.search(index=s.index(INDEX_ARTICLES), size=0, query={"term": {"relevant": True}},
+                         aggs={"pages": {"cardinality": {"field": "page_key"}}})
+        return int(resp["aggregations"]["pages"]["value"])
+    finally:
+        es.close()
+
+
+def _rows(ctx: Context, s: Settings, pages, published, watch, pipeline, mail_s, peaks, end) -> list[dict]:
+    keys = {p.key: i for i, p in enumerate(pages)}
+    searchable = [watch.seen[k] - published[i] for k, i in keys.items() if k in watch.seen]
+    dead = _dead_lettered(s)
+    missing = len(pages) - len(searchable) - sum(dead.values())
+    span = max(published.values()) - min(published.values())
+    rate = (len(pages) - 1) / span if span > 0 else float(len(pages))
+    kept_up = end["drained"] and not any(end["final_lag"].values())
+    lag_note = (f"max lag during the run: {dict(pipeline.max_lag)}; final lag {end['final_lag']}"
+                f"{'' if kept_up else ' — DID NOT KEEP UP'}")
+    disk = topic_bytes_on_disk(s, TOPIC_RAW_PAGES)
+    json_bytes = statistics.mean(len(dumps(p.model_dump(mode="json"))) for p in pages)
+    relevant = _relevant_pages(s)
+    for role, mb in peaks.items():
+        ctx.memory[role] = mb
+    if not searchable or not mail_s:
+        raise RuntimeError(f"{len(searchable)} pages searchable, {len(mail_s)} e-mails: {lag_note}")
+    return [
+        row("e2e", "publish rate achieved", rate, "pages/s",
+            f"{len(pages)} pages over {span:.0f} s (target {RATE:g}/s); {lag_note}; "
+            f"drained {end['drain_s']:.1f} s after the last publish", pages=len(pages), kept_up=kept_up,
+            max_lag=dict(pipeline.max_lag), final_lag=end["final_lag"], drain_seconds=end["drain_s"]),
+        row("e2e", "publish → searchable p50", statistics.median(searchable), "s",
+            f"{len(searchable)} pages; {sum(dead.values())} dead-lettered by the processor {dict(dead)}; "
+            f"{missing} neither", searchable=len(searchable), dead_lettered=dict(dead), missing=missing),
+        row("e2e", "publish → searchable p95", percentile(searchable, 95), "s",
+            f"max {max(searchable):.2f} s; poll every {watch.interval:g} s, one search "
+            f"{statistics.median(watch.search_ms):.0f} ms p50; index refresh 1 s, indexer flush 1 s"),
+        row("e2e", "publish → e-mail accepted p50", statistics.median(mail_s), "s",
+            f"{len(mail_s)} e-mails (one per new campaign) from {relevant} pages with a relevant story",
+            emails=len(mail_s), relevant_pages=relevant),
+        row("e2e", "publish → e-mail accepted p95", percentile(mail_s, 95), "s", f"max {max(mail_s):.2f} s"),
+        row("e2e", "raw page size", json_bytes / 1024, "KB",
+            f"message JSON, mean; {disk / (len(pages) + 3) / 1024:.1f} KB per page on the broker's disk "
+            f"(gzip batches)", json_bytes=json_bytes, disk_bytes_per_page=disk / (len(pages) + 3)),
+    ]
