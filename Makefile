@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11, Java 17, Maven):
 #   make demo   – install into .venv, start the local Kafka + Elasticsearch, run the whole service once
 #   make test   – install into .venv, lint, run the test suite (it starts the local stack itself)
+#   make bench  – every benchmark against the local stack: one table, JSON in benchmarks/results/latest.json
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
@@ -26,7 +27,6 @@ test: lint
 
 bench: install
 	$(BIN)/python -m benchmarks
-	$(BIN)/python -m search.benchmark
 
 stack-down: install
 	$(BIN)/newsmon stack down
