@@ -3,6 +3,12 @@
 All the understanding is `consumers.analysis.pipeline.analyze_page`, the same code as
 `newsmon analyze`. Story ids derive from the page key and the story's position and title, so a
 redelivered page produces the same ids and downstream writes stay idempotent.
+
+Near-duplicate clusters are resolved once per batch: every page of the batch is analysed first
+(signing its stories), then one `ClusterStore.resolve` call gives all cluster ids (a few requests
+to the shared `newsmon-dedup` index, see `consumers.dedup_store`), then the stories are produced.
+If that store is unavailable the batch is retried (TransientError), so no page is lost and no
+story gets an id the other processes would not agree with.
 """
 
 from __future__ import annotations
@@ -11,9 +17,10 @@ from collections.abc import Iterable
 
 from pydantic import ValidationError
 
-from consumers.analysis.dedup import InMemoryClusterIndex
-from consumers.analysis.pipeline import analyze_page
+from consumers.analysis.dedup import DeferredClusterIndex
+from consumers.analysis.pipeline import PageAnalysis, analyze_page
 from consumers.base import Consumer, Message, Output, PoisonMessage
+from consumers.dedup_store import make_cluster_store
 from newsmon.schemas import RawPage, Story
 from newsmon.settings import TOPIC_ARTICLES, TOPIC_RAW_PAGES, Settings
 
@@ -28,9 +35,38 @@ class ProcessorConsumer(Consumer):
 
     def __init__(self, settings: Settings, group_id: str | None = None):
         super().__init__(settings, group_id)
-        self.clusters = InMemoryClusterIndex()
+        self.cluster_store = make_cluster_store(settings)
+        self._prepared: dict[tuple[str, int, int], list[Output] | Exception] = {}
+
+    def handle_batch(self, batch: list[Message]) -> None:
+        """Analyse the whole batch, resolve its clusters in one store call, then let the base
+        produce (or dead-letter) message by message from what was prepared."""
+        clusters = DeferredClusterIndex(self.cluster_store)
+        analysed: dict[tuple[str, int, int], tuple[RawPage, PageAnalysis] | Exception] = {}
+        for msg in batch:
+            try:
+                analysed[_where(msg)] = self._analyse(msg, clusters)
+            except Exception as exc:  # re-raised by process(), where the base dead-letters it
+                analysed[_where(msg)] = exc
+        cluster_ids = clusters.resolve()  # TransientError if the store is down: the batch is retried
+        self._prepared = {where: done if isinstance(done, Exception) else self._try_outputs(*done, cluster_ids)
+                          for where, done in analysed.items()}
+        try:
+            super().handle_batch(batch)
+        finally:
+            self._prepared = {}
 
     def process(self, msg: Message) -> Iterable[Output]:
+        prepared = self._prepared.pop(_where(msg), None)
+        if prepared is None:  # called on its own (not from handle_batch): a batch of one
+            clusters = DeferredClusterIndex(self.cluster_store)
+            page, result = self._analyse(msg, clusters)
+            return self._outputs(page, result, clusters.resolve())
+        if isinstance(prepared, Exception):
+            raise prepared
+        return prepared
+
+    def _analyse(self, msg: Message, clusters: DeferredClusterIndex) -> tuple[RawPage, PageAnalysis]:
         data = msg.json()
         try:
             page = RawPage.model_validate(data)
@@ -45,19 +81,37 @@ class ProcessorConsumer(Consumer):
         result = analyze_page(
             html=page.body, url=page.final_url or page.url, page_id=page.key,
             home_region=page.home_region.model_dump() if page.home_region else None,
-            hints=page.extraction_hints, outlet=page.outlet, clusters=self.clusters,
+            hints=page.extraction_hints, outlet=page.outlet, clusters=clusters,
         )
         if result.spam:
             raise PoisonMessage("spam", result.spam_reason or "page-level spam", {"url": page.url})
         if not result.stories:
             raise PoisonMessage("no_content", "no story text found on the page", {"url": page.url})
+        return page, result
+
+    def _try_outputs(self, page: RawPage, result: PageAnalysis,
+                     cluster_ids: dict[str, str]) -> list[Output] | Exception:
+        try:
+            return self._outputs(page, result, cluster_ids)
+        except Exception as exc:
+            return exc
+
+    @staticmethod
+    def _outputs(page: RawPage, result: PageAnalysis, cluster_ids: dict[str, str]) -> list[Output]:
+        outputs = []
         for s in result.stories:
+            s["cluster_id"] = cluster_ids[s["id"]]
             story = Story(
                 **{k: v for k, v in s.items() if k in Story.model_fields},
                 page_key=page.key, source_id=page.source_id, outlet=result.outlet or page.outlet,
                 url=page.canonical_url, fetched_at=page.fetched_at,
             )
-            yield Output(TOPIC_ARTICLES, story.id, story.model_dump(mode="json"))
+            outputs.append(Output(TOPIC_ARTICLES, story.id, story.model_dump(mode="json")))
+        return outputs
+
+
+def _where(msg: Message) -> tuple[str, int, int]:
+    return msg.topic, msg.partition, msg.offset
 
 
 def _looks_binary(body: str, sample: int = 4096) -> bool:

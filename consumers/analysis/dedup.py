@@ -11,19 +11,17 @@ Cluster ids are stable:
   * a story that has a verified near-duplicate in the index joins the cluster of the first one
     seen, so edited, truncated and re-headed copies share its id;
   * a story with none gets an id derived from its own content: the first two MinHash values.
-    Two processes that each see only one of two copies agree with probability J^2 (0.81 at
+    Two indices that share no store and each see only one of two copies agree with probability J^2 (0.81 at
     Jaccard 0.9; measured on the corpus: 0.72 for copies with 2 % of characters changed, 0.75
     re-headed, 0.58 truncated to 70 %, 1.0 Traditional), while unrelated stories collide with
     probability J^2 of theirs (pairs of different corpus stories: median J 0, p99 0.023).
-    Wherever the index is shared, the lookup makes the agreement certain.
+    Wherever the store is shared, the lookup makes the agreement certain.
 
-Sharing the index across processes: `ClusterIndex` talks to a `ClusterStore`. The in-memory one
-serves `newsmon analyze` and the tests. An Elasticsearch one only needs the story documents to
-carry `dedup_bands` (keyword, the strings from `lsh_band_keys`), `dedup_minhash` (the 128 hash
-values, stored, not indexed) and `cluster_id`:
-  candidates(band_keys) -> a `terms` query on `dedup_bands`, sorted by ingest time ascending,
-                           returning (story_id, cluster_id, hash values);
-  add(...)              -> nothing extra: the indexer writes those fields with the story.
+Sharing the index across processes: `ClusterIndex` signs a story (the pure, CPU-bound part) and
+asks a `ClusterStore` to resolve it. `InMemoryClusterStore` serves `newsmon analyze` and unit
+tests. The processor resolves a whole batch at once (`DeferredClusterIndex`) against
+`consumers.dedup_store.ElasticsearchClusterStore`, the `newsmon-dedup` index shared by every
+processor process and surviving restarts; its docstring states the guarantee under concurrency.
 """
 
 from __future__ import annotations
@@ -31,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -96,51 +94,65 @@ def estimated_jaccard(a: Sequence[int], b: Sequence[int]) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredStory:
+class SignedStory:
+    """A story ready for clustering: its id, MinHash values, LSH band keys and content-derived id."""
+
     story_id: str
-    cluster_id: str
-    hashvalues: tuple[int, ...]
+    hashvalues: np.ndarray
+    band_keys: tuple[str, ...]
+    content_id: str
+
+
+def sign(story_id: str, text: str) -> SignedStory:
+    """The pure, CPU-bound half of clustering (no store involved)."""
+    signature = minhash_signature(text)
+    return SignedStory(story_id, signature.hashvalues, tuple(lsh_band_keys(signature)), content_cluster_id(signature))
 
 
 class ClusterStore(Protocol):
-    """Where signatures live. `candidates` returns stories sharing any band key, oldest first."""
+    """Where signatures and cluster ids live.
 
-    def get(self, story_id: str) -> StoredStory | None: ...
+    `resolve` assigns cluster ids to a batch of signed stories as if they were seen in order (a copy
+    later in the batch joins an earlier one): a story id seen before keeps its cluster id; otherwise
+    the cluster of a verified near-duplicate (estimated Jaccard >= threshold) seen before; otherwise
+    the story's content id. One call per batch lets a remote store batch its round trips."""
 
-    def candidates(self, band_keys: list[str]) -> Iterable[StoredStory]: ...
-
-    def add(self, story: StoredStory, band_keys: list[str]) -> None: ...
+    def resolve(self, stories: Sequence[SignedStory], threshold: float) -> dict[str, str]: ...
 
 
 class InMemoryClusterStore:
-    """A ClusterStore in a dict, for one process (`newsmon analyze`, tests)."""
+    """A ClusterStore in dicts, for one process (`newsmon analyze`, tests)."""
 
     def __init__(self) -> None:
-        self._stories: dict[str, StoredStory] = {}
-        self._order: dict[str, int] = {}
-        self._by_band: dict[str, list[str]] = {}
+        self._seq: dict[str, int] = {}                  # story id -> order of arrival
+        self._cluster: dict[str, str] = {}              # story id -> cluster id
+        self._hashes: dict[str, np.ndarray] = {}
+        self._by_band: dict[str, list[str]] = {}        # band key -> story ids, oldest first
 
-    def get(self, story_id: str) -> StoredStory | None:
-        return self._stories.get(story_id)
+    def resolve(self, stories: Sequence[SignedStory], threshold: float = JACCARD_THRESHOLD) -> dict[str, str]:
+        return {s.story_id: self._resolve_one(s, threshold) for s in stories}
 
-    def candidates(self, band_keys: list[str]) -> list[StoredStory]:
-        ids = {story_id for key in band_keys for story_id in self._by_band.get(key, ())}
-        return [self._stories[i] for i in sorted(ids, key=self._order.__getitem__)]
-
-    def add(self, story: StoredStory, band_keys: list[str]) -> None:
-        if story.story_id in self._stories:
-            return
-        self._order[story.story_id] = len(self._order)
-        self._stories[story.story_id] = story
-        for key in band_keys:
+    def _resolve_one(self, story: SignedStory, threshold: float) -> str:
+        known = self._cluster.get(story.story_id)
+        if known is not None:
+            return known
+        seen = {i for key in story.band_keys for i in self._by_band.get(key, ())}
+        cluster_id = next((self._cluster[i] for i in sorted(seen, key=self._seq.__getitem__)
+                           if estimated_jaccard(story.hashvalues, self._hashes[i]) >= threshold),
+                          story.content_id)
+        self._seq[story.story_id] = len(self._seq)
+        self._cluster[story.story_id] = cluster_id
+        self._hashes[story.story_id] = story.hashvalues
+        for key in story.band_keys:
             self._by_band.setdefault(key, []).append(story.story_id)
+        return cluster_id
 
     def __len__(self) -> int:
-        return len(self._stories)
+        return len(self._cluster)
 
 
 class ClusterIndex:
-    """Assigns stable near-duplicate cluster ids (see the module docstring)."""
+    """Assigns stable near-duplicate cluster ids (see the module docstring), one story at a time."""
 
     def __init__(self, store: ClusterStore | None = None, threshold: float = JACCARD_THRESHOLD) -> None:
         self.store: ClusterStore = store if store is not None else InMemoryClusterStore()
@@ -149,21 +161,7 @@ class ClusterIndex:
     def assign(self, story_id: str, text: str) -> str:
         """The cluster id of this story: the same story id always gets the same answer; otherwise
         the cluster of the first verified near-duplicate seen, else an id from its content."""
-        known = self.store.get(story_id)
-        if known is not None:
-            return known.cluster_id
-        signature = minhash_signature(text)
-        band_keys = lsh_band_keys(signature)
-        cluster_id = None
-        for candidate in self.store.candidates(band_keys):
-            if estimated_jaccard(signature.hashvalues, candidate.hashvalues) >= self.threshold:
-                cluster_id = candidate.cluster_id
-                break
-        if cluster_id is None:
-            cluster_id = content_cluster_id(signature)
-        stored = StoredStory(story_id, cluster_id, tuple(int(v) for v in signature.hashvalues))
-        self.store.add(stored, band_keys)
-        return cluster_id
+        return self.store.resolve([sign(story_id, text)], self.threshold)[story_id]
 
 
 class InMemoryClusterIndex(ClusterIndex):
@@ -171,3 +169,25 @@ class InMemoryClusterIndex(ClusterIndex):
 
     def __init__(self, threshold: float = JACCARD_THRESHOLD) -> None:
         super().__init__(InMemoryClusterStore(), threshold)
+
+
+class DeferredClusterIndex(ClusterIndex):
+    """Collects the stories of a whole consumer batch and resolves them in one store call.
+
+    `assign` only signs the story and returns PENDING; `resolve()` then gives every story id its
+    cluster id. The processor uses it so a remote store costs a few round trips per batch, not per
+    story."""
+
+    PENDING = ""
+
+    def __init__(self, store: ClusterStore, threshold: float = JACCARD_THRESHOLD) -> None:
+        super().__init__(store, threshold)
+        self._pending: dict[str, SignedStory] = {}
+
+    def assign(self, story_id: str, text: str) -> str:
+        self._pending.setdefault(story_id, sign(story_id, text))
+        return self.PENDING
+
+    def resolve(self) -> dict[str, str]:
+        stories, self._pending = list(self._pending.values()), {}
+        return self.store.resolve(stories, self.threshold) if stories else {}
