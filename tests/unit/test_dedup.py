@@ -12,6 +12,7 @@ from consumers.analysis.corpus import load_corpus
 from consumers.analysis.dedup import (
     BANDS,
     ClusterIndex,
+    DeferredClusterIndex,
     InMemoryClusterStore,
     lsh_band_keys,
     minhash_signature,
@@ -36,19 +37,38 @@ TRADITIONAL = (
 )
 
 
-def test_copies_share_the_first_storys_cluster():
-    index = ClusterIndex()
-    original = index.assign("a", STORY)
-    title, _, body = STORY.partition("\n")
-    copies = {
+def copies_of_story() -> dict[str, str]:
+    """Copies of STORY as other outlets and re-crawls carry it."""
+    _, _, body = STORY.partition("\n")
+    return {
         "edited": STORY.replace("很多", "不少").replace("不仅", "不但").replace("746", "七百四十六"),
         "truncated": STORY[: int(len(STORY) * 0.7)],
         "re-headed": "转载：铁岭整治指尖上的形式主义\n来源：辽宁日报 编辑：王某\n" + body,
         "traditional": TRADITIONAL,
         "reformatted": "  ".join(STORY.replace("，", ",").replace("。", ".\n")),
     }
-    for kind, text in copies.items():
+
+
+def test_copies_share_the_first_storys_cluster():
+    index = ClusterIndex()
+    original = index.assign("a", STORY)
+    for kind, text in copies_of_story().items():
         assert index.assign(f"copy-{kind}", text) == original, kind
+
+
+def test_a_batch_resolves_like_one_story_at_a_time():
+    """The processor's batch path (DeferredClusterIndex) gives the ids the sequential path gives,
+    copies inside one batch included."""
+    texts = {"a": STORY, **{f"copy-{k}": t for k, t in copies_of_story().items()},
+             "other": "本报讯 全市农业部门召开春耕生产调度会，要求抓好种子化肥供应，确保粮食播种面积稳定。" * 3}
+    index = ClusterIndex()
+    sequential = {story_id: index.assign(story_id, t) for story_id, t in texts.items()}
+    deferred = DeferredClusterIndex(InMemoryClusterStore())
+    assert all(deferred.assign(story_id, t) == DeferredClusterIndex.PENDING for story_id, t in texts.items())
+    batched = deferred.resolve()
+    assert batched == sequential
+    assert len(set(batched.values())) == 2          # the story and its copies; the unrelated one
+    assert deferred.resolve() == {}                 # resolved stories are not resolved twice
 
 
 def test_the_same_story_gets_the_same_id_in_another_process():
