@@ -148,11 +148,15 @@ def _squash(text: str) -> str:
     return "".join(text.split())
 
 
+def _head_title(tree: HtmlElement) -> str | None:
+    titles = tree.xpath("//head/title/text()")
+    return " ".join(titles[0].split()) or None if titles else None
+
+
 def _best_title(tree: HtmlElement, found: str | None) -> str | None:
     """The headline: trafilatura's choice (usually <h1>), extended to the <title>'s first segment
     when that segment starts with it and says more (h1 + h2 on one line: kicker and headline)."""
-    titles = tree.xpath("//head/title/text()")
-    page_title = " ".join(titles[0].split()) if titles else ""
+    page_title = _head_title(tree) or ""
     first = _TITLE_SEPARATORS.split(page_title, maxsplit=1)[0].strip() if page_title else ""
     if found and first and _squash(first).startswith(_squash(found)) and len(first) > len(found):
         return first
@@ -267,7 +271,7 @@ def _extract(html: str | bytes, url: str | None, hints: dict | None) -> Extracte
     else:
         document = _trafilatura(tree, url)
         if document is None:
-            return ExtractedPage(title=_best_title(tree, None), paragraphs=[])
+            return ExtractedPage(title=_best_title(tree, None), paragraphs=[], head_title=_head_title(tree))
         paragraphs = tree_paragraphs([document.body])
         title, date, author = _best_title(tree, document.title), document.date, document.author
     if title_nodes:
@@ -284,6 +288,7 @@ def _extract(html: str | bytes, url: str | None, hints: dict | None) -> Extracte
         published_at=_parse_date(date),
         byline=_find_byline(paragraphs, simplified) or author,
         outlet=_find_outlet(tree),
+        head_title=_head_title(tree),
     )
 
 

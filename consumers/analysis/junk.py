@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
 import ahocorasick
 
+from consumers.analysis.segment import cut
 from consumers.analysis.types import SpamVerdict
 
 LEXICON_DIR = Path(__file__).parent / "data" / "lexicons"
@@ -250,6 +252,8 @@ def furniture_mask(paragraphs: list[str]) -> list[bool]:
 _SPAM_LINE_SCORE = 6          # weighted spam-term score of a junk line
 _SPAM_DENSE_LINE = 120        # longer lines must also be dense with spam terms...
 _SPAM_MIN_DENSITY = 0.25      # ...share of their characters inside matched terms
+_INJECTED_MAX_SHARE_OF_LINE = 0.5   # an injected advert sentence is less than half its paragraph
+_SENTENCE_BREAK = re.compile(r"[。！？!?；;]+[”’」』）)]?")
 
 
 @dataclass(slots=True)
@@ -269,14 +273,53 @@ def spam_score(text: str) -> SpamScore:
     return SpamScore(score, strong, covered / max(len(text), 1))
 
 
-@lru_cache(maxsize=8192)  # the verdict and the mask look at the same lines of a page
-def is_spam_line(line: str) -> bool:
-    """An injected porn/gambling/black-market line: several spam terms, at least one unambiguous,
-    and (on longer lines) packed densely, as keyword lines are and news sentences are not."""
-    s = spam_score(line)
+def is_spam_text(text: str) -> bool:
+    """Several spam terms, at least one unambiguous, and (on longer texts) packed densely, as keyword
+    lines are and news sentences are not."""
+    s = spam_score(text)
     if s.strong == 0 or s.score < _SPAM_LINE_SCORE:
         return False
-    return len(line) <= _SPAM_DENSE_LINE or s.density >= _SPAM_MIN_DENSITY
+    return len(text) <= _SPAM_DENSE_LINE or s.density >= _SPAM_MIN_DENSITY
+
+
+@lru_cache(maxsize=8192)  # the verdict, the mask and the pipeline look at the same lines of a page
+def spam_sentence_spans(line: str) -> tuple[tuple[int, int], ...]:
+    """(start, end) of advert sentences slipped into a paragraph of news ("…工作群623个。急需资金周转请
+    加微信…，当天放款。保留的工作群…"): spam sentences that are a minority of the paragraph, whose
+    other sentences carry no unambiguous spam term. () when the paragraph is all spam or all news."""
+    bounds = [0, *(m.end() for m in _SENTENCE_BREAK.finditer(line))]
+    if bounds[-1] != len(line):
+        bounds.append(len(line))
+    if len(bounds) < 3:                      # one sentence: the line is judged as a whole
+        return ()
+    spans = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if is_spam_text(line[a:b])]
+    if not spans:
+        return ()
+    rest = "".join(line[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if (a, b) not in spans)
+    if len(rest) < _INJECTED_MAX_SHARE_OF_LINE * len(line) or spam_score(rest).strong:
+        return ()                            # spun text: the spam runs through the whole paragraph
+    return tuple(spans)
+
+
+def strip_spam_sentences(line: str) -> str:
+    """The paragraph without its injected advert sentences (see `spam_sentence_spans`)."""
+    return cut_spans(line, spam_sentence_spans(line))
+
+
+def cut_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    kept, cursor = [], 0
+    for start, end in spans:
+        kept.append(text[cursor:start])
+        cursor = end
+    kept.append(text[cursor:])
+    return "".join(kept)
+
+
+@lru_cache(maxsize=8192)
+def is_spam_line(line: str) -> bool:
+    """An injected porn/gambling/black-market line (see `_is_spam_text`); a news paragraph that only
+    carries an injected advert sentence is not one: that sentence is cut out instead."""
+    return is_spam_text(line) and not spam_sentence_spans(line)
 
 
 def junk_mask(paragraphs: list[str]) -> list[bool]:
@@ -294,6 +337,10 @@ _LIST_LINE_ITEMS = 4
 _LIST_SHARE = 0.6             # of lines that are keyword lists...
 _MIN_PROSE_CHARS = 300        # ...on a page with less prose than this
 _SPAM_TITLE_SEGMENTS = 3      # "real headline_kw_kw_kw": keywords glued to a title
+_PROSE_OVER_SPAM = 2          # a story carrying spam lines has at least twice their length in prose
+_STUFFING_MIN_SCORE = 3       # the repetition check runs only on pages with some spam vocabulary
+_REPEATED_MIN_COUNT = 8
+_REPEATED_SHARE = 0.3         # news: at most ~0.2 (a short brief naming its district thrice)
 _LIST_SEPARATORS = re.compile(r"[|｜丨_\-—,，、/\s]+")
 _TITLE_SEGMENTS = re.compile(r"[_|｜丨\-—]+")
 
@@ -310,8 +357,13 @@ def _is_prose(line: str) -> bool:
     return "。" in line and len(_SENTENCE_PUNCT.findall(line)) >= 2
 
 
+def spam_terms(text: str, min_weight: int = 3) -> set[str]:
+    """The distinct spam terms of at least `min_weight` in a text (leftmost-longest matches)."""
+    return {term for _end, (term, weight) in _spam_automaton().iter_long(text.lower()) if weight >= min_weight}
+
+
 def _strong_terms(text: str) -> set[str]:
-    return {term for _end, (term, weight) in _spam_automaton().iter_long(text.lower()) if weight >= 3}
+    return spam_terms(text, 3)
 
 
 def _spam_title(title: str) -> bool:
@@ -322,34 +374,57 @@ def _spam_title(title: str) -> bool:
     return len(segments) >= _SPAM_TITLE_SEGMENTS and spam_score(title).score >= 3
 
 
-def page_spam_verdict(title: str | None, paragraphs: list[str]) -> SpamVerdict:
-    """Is the whole page spam? One or two injected spam lines over a genuine story are not (they are
-    masked instead). Spam are: pages whose spam lines are many or carry a large share of the text
-    (keyword pages, mirror pages with keyword headers), carrier text with spam terms woven into its
-    sentences (machine-spun copies of news), and pages made of keyword lists with little prose (SEO
-    stuffing, link farms, mail-order ads) - the last rule needs no vocabulary at all."""
+def _repeated_keyword_share(text: str) -> float:
+    """Share of the page's Han characters taken by its most repeated word (2+ characters): keyword
+    stuffing repeats one phrase ("减肥药哪个好 减肥药排行榜 减肥药效果…"); news varies its words."""
+    han = _han_count(text)
+    counts = Counter(t for t in cut(text) if len(t) >= 2 and _han_count(t) == len(t))
+    if not han or not counts:
+        return 0.0
+    word, count = counts.most_common(1)[0]
+    return count * len(word) / han if count >= _REPEATED_MIN_COUNT else 0.0
+
+
+def page_spam_verdict(title: str | None, paragraphs: list[str], head_title: str | None = None) -> SpamVerdict:
+    """Is the whole page spam? One or two injected spam lines (or advert sentences) over a genuine
+    story are not (they are masked or cut instead). Spam are: pages whose spam lines are many, or
+    carry a large share of a page that has little news prose besides (keyword pages, mirror pages
+    with keyword headers, including a keyword `<title>` over a copied story: `head_title`), carrier
+    text with spam terms woven into its sentences (machine-spun tip pages and copies of news),
+    pages stuffed with one repeated keyword, and pages made of keyword lists with little prose (SEO
+    stuffing, link farms, mail-order ads) - the last two rules need no vocabulary at all."""
     if not paragraphs and not title:
         return SpamVerdict(False)
     total = sum(len(p) for p in paragraphs) or 1
-    spam_flags = [is_spam_line(p) for p in paragraphs]
-    spam_lines = sum(spam_flags)
-    spam_share = sum(len(p) for p, f in zip(paragraphs, spam_flags, strict=True) if f) / total
-    if spam_lines >= _SPAM_LINES or spam_share >= _SPAM_SHARE:
-        return SpamVerdict(True, "porn/gambling keyword lines", round(max(spam_share, 0.5), 3))
-
-    prose = [p for p, f in zip(paragraphs, spam_flags, strict=True) if not f and _is_prose(p)]
+    injected = [spam_sentence_spans(p) for p in paragraphs]
+    cleaned = [cut_spans(p, spans) for p, spans in zip(paragraphs, injected, strict=True)]
+    spam_flags = [is_spam_line(p) for p in cleaned]
+    spam_lines = sum(spam_flags) + sum(len(spans) for spans in injected)
+    spam_chars = sum(len(p) for p, f in zip(cleaned, spam_flags, strict=True) if f) + sum(
+        b - a for spans in injected for a, b in spans)
+    spam_share = spam_chars / total
+    prose = [p for p, f in zip(cleaned, spam_flags, strict=True) if not f and _is_prose(p)]
+    prose_chars = sum(len(p) for p in prose)
     woven = set().union(*(_strong_terms(p) for p in prose)) if prose else set()
+    if spam_lines + len(woven) >= _SPAM_LINES or (spam_share >= _SPAM_SHARE and prose_chars < _PROSE_OVER_SPAM * spam_chars):
+        return SpamVerdict(True, "porn/gambling keyword lines", round(max(spam_share, 0.5), 3))
     if len(woven) >= _PROSE_SPAM_TERMS:
         return SpamVerdict(True, "spam terms woven into text", round(min(1.0, len(woven) / 10), 3))
 
-    title_spam = bool(title) and title not in paragraphs and _spam_title(title)
-    if title_spam and (spam_lines or woven or total < _MIN_PROSE_CHARS):
+    titles = [t for t in dict.fromkeys((title, head_title)) if t and t not in paragraphs]
+    title_spam = any(_spam_title(t) for t in titles)
+    if title_spam and (spam_lines or woven or total < _MIN_PROSE_CHARS or (head_title and _spam_title(head_title))):
         return SpamVerdict(True, "porn/gambling keyword header", 0.6)
 
-    lines = [p for p, f in zip(paragraphs, spam_flags, strict=True) if not f]
+    page_text = "\n".join([*titles, *cleaned])
+    if spam_score(page_text).score >= _STUFFING_MIN_SCORE:
+        repeated = _repeated_keyword_share(page_text)
+        if repeated >= _REPEATED_SHARE:
+            return SpamVerdict(True, "one keyword repeated over the page", round(repeated, 3))
+
+    lines = [p for p, f in zip(cleaned, spam_flags, strict=True) if not f]
     if lines:
         list_share = sum(1 for p in lines if _is_keyword_list(p)) / len(lines)
-        prose_chars = sum(len(p) for p in prose)
         if list_share >= _LIST_SHARE and prose_chars < _MIN_PROSE_CHARS:
             return SpamVerdict(True, "keyword lists / link farm", round(list_share, 3))
     return SpamVerdict(False, None, round(spam_share, 3))

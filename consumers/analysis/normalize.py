@@ -21,6 +21,8 @@ from typing import Literal
 
 import opencc
 
+from consumers.analysis import junk
+
 # --- widths and invisible characters -------------------------------------------------------------
 
 # Full-width forms that are ordinary Chinese punctuation stay as they are; the rest of the
@@ -98,7 +100,10 @@ def _ends_sentence(paragraph: str) -> bool:
 def _is_broken_body(prev: str) -> bool:
     if _ends_sentence(prev):
         return False
-    return len(prev) >= _MIN_BODY_LEN and bool(_SENTENCE_MARKS.search(prev))
+    # An advert line slipped between paragraphs ("急用钱？不看征信，当天放款，加微信dk6688") stops
+    # without a full stop too, but it continues nothing: kept apart, it can be masked as a line.
+    return len(prev) >= _MIN_BODY_LEN and bool(_SENTENCE_MARKS.search(prev)) and not junk.is_spam_text(
+        to_simplified(prev))
 
 
 def _continues(raw_next: str, nxt: str) -> bool:

@@ -49,9 +49,10 @@ def analyze_page(
     clusters: ClusterIndex | None = None,
 ) -> PageAnalysis:
     """Analyse one page given as HTML (extracted first) or plain text (extraction skipped)."""
+    head_title = None
     if html is not None:
         page = extract.extract_page(html, url, hints)
-        paragraphs, title = page.paragraphs, page.title
+        paragraphs, title, head_title = page.paragraphs, page.title, page.head_title
         published_at = published_at or page.published_at
         byline, outlet = page.byline, outlet or page.outlet
     else:
@@ -62,7 +63,8 @@ def analyze_page(
     title_s = normalize.to_simplified(title) if title else None
     script = normalize.detect_script("".join(paragraphs[:60]) + (title or ""))
 
-    verdict = junk.page_spam_verdict(title_s, simplified)
+    head_title_s = normalize.to_simplified(head_title) if head_title and head_title != title else None
+    verdict = junk.page_spam_verdict(title_s, simplified, head_title_s)
     if verdict.spam:
         return PageAnalysis(spam=True, spam_reason=verdict.reason, title=title_s, published_at=published_at,
                             outlet=outlet, script=script)
@@ -70,6 +72,7 @@ def analyze_page(
     mask = junk.junk_mask(simplified)
     original = [p for p, j in zip(paragraphs, mask, strict=True) if not j]
     simplified = [p for p, j in zip(simplified, mask, strict=True) if not j]
+    original, simplified = _cut_advert_sentences(original, simplified)
 
     result = PageAnalysis(spam=False, title=title_s, published_at=published_at, byline=byline, outlet=outlet,
                           script=script)
@@ -89,6 +92,21 @@ def analyze_page(
     for ordinal, d in enumerate(drafts):
         result.stories.append(_understand(d, ordinal, page_id, home_region, published_at, clusters))
     return result
+
+
+def _cut_advert_sentences(original: list[str], simplified: list[str]) -> tuple[list[str], list[str]]:
+    """Drop advert sentences slipped into news paragraphs (junk.spam_sentence_spans) from both
+    versions. OpenCC maps news text character for character, so the spans found in the Simplified
+    text cut the original too; a paragraph whose conversion changed its length keeps its original."""
+    kept_original, kept_simplified = [], []
+    for orig, simp in zip(original, simplified, strict=True):
+        spans = junk.spam_sentence_spans(simp)
+        if spans:
+            simp, orig = junk.cut_spans(simp, spans), (junk.cut_spans(orig, spans) if len(orig) == len(simp) else orig)
+        if simp.strip():
+            kept_original.append(orig)
+            kept_simplified.append(simp)
+    return kept_original, kept_simplified
 
 
 def _draft(span, simplified: list[str], original: list[str], script: str, page_title: str | None,

@@ -239,7 +239,7 @@ _PARAGRAPH_END = re.compile(r"\n")
 _ORGAN_AFTER_SUFFIX = re.compile(r"^[省市区县州旗](委|政府|直|纪委|属|级|人大|政协|长)")
 # Role of a mention, read from the words right around it.
 _DATELINE = re.compile(r"(社|报|台|网|端)(记者[^\s，,（(]{0,12})?$")                 # 新华社北京…电
-_DATELINE_AFTER = re.compile(r"^\s*\d{1,2}月\d{1,2}日(电|讯)")
+_DATELINE_AFTER = re.compile(r"^\s*(\d{1,2}月\d{1,2}日)?(电|讯)")
 _OUTLET_AFTER = re.compile(
     r"^(日报|晚报|早报|商报|都市报|广播电视台|电视台|新闻网|新闻|融媒|发布|网|卫视|客户端|"
     r"[\u4e00-\u9fff]{0,3}报(?=[讯社道业\s，,。（(）)]|$))")               # 香港文汇报讯, 广州报道
@@ -269,7 +269,8 @@ _MEASURE_CUES = re.compile(
 # organs written without a name: 省委办公厅印发…, 市政府出台….
 # What an unnamed organ (省委, 市政府) must be doing to be the actor rather than a reference.
 _ORGAN_ACTION_AFTER = re.compile(r"^[^，,。；;]{0,8}?(印发|出台|下发|制定|制发|推出|发布|开展|要求)")
-_HOME_MENTION = re.compile(r"(?:[我本](?P<own>[省市州县区旗]))|(?P<organ>[省市州县区旗])(?=委|政府|纪委)")
+_HOME_MENTION = re.compile(
+    r"(?:[我本](?P<own>[省市州县区旗]))|(?P<organ>[省市州县区旗])(?=委|政府|纪委)|全(?P<whole>[省市州县区旗])(?![委长级])")
 
 
 @dataclass(slots=True)
@@ -282,6 +283,7 @@ class Mention:
     in_title: bool = False
     organ_only: bool = False            # 省委/市政府 without a name: the outlet's home administration
     home_words: bool = False            # 我市/本县: the outlet's home administration
+    home_scope: bool = False            # 全市/全区 in the outlet's own paper: its territory, a weak sign
 
 
 def _token_bounds(text: str) -> tuple[set[int], dict[int, str]]:
@@ -428,6 +430,7 @@ MEASURE_PARAGRAPH_WEIGHT = 1.2  # only the paragraph does
 SPEAKER_WEIGHT = 0.6       # …社区党委书记戴辉说: where a speaker works, a weaker sign of who acts
 MIN_SHARE_OF_LEADER = 0.2  # a group weaker than this share of the leading one was mentioned in passing
 MIN_ACTOR_WEIGHT = 1.0     # only passing, quoted or speaker mentions name no actor
+HOME_SCOPE_WEIGHT = 0.7    # 全市共清理…: the outlet's territory, weaker than a named actor
 
 
 class _Breaks:
@@ -507,7 +510,14 @@ def _weigh(text: str, mentions: list[Mention], title_length: int) -> None:
         if start < title_length:
             weight *= TITLE_WEIGHT
             mention.in_title = True
+        if mention.home_scope:
+            weight *= HOME_SCOPE_WEIGHT
         mention.weight = weight
+
+
+# The outlet's own reporting: its dateline (本报讯, 本报记者, 本台消息) at the start of the story.
+_OWN_REPORT = re.compile(r"本(报|台|网)([\u4e00-\u9fff]{0,4}讯|记者|消息)")
+_OWN_REPORT_WITHIN = 60
 
 
 # A newspaper named after its region (湖北日报讯, 来源：长春日报): the segmenter keeps such names
@@ -543,9 +553,11 @@ def _home_mentions(text: str, home: list[str], named: list[Mention]) -> list[Men
         start, end = match.span()
         if any(s < end and start < e for s, e in taken):
             continue
+        if match.group("whole") and any(m.adcode and m.end <= start for m in named):
+            continue        # 铁岭市…全市: the territory of the place just named, not the outlet's
         if match.group("organ") and start > 0 and text[start - 1] not in "，,。；;：:、（(“\"\n 和及与的在由":
             continue        # 区委报道组 after a name the gazetteer does not know, 全市委员 …
-        word = match.group("own") or match.group("organ")
+        word = match.group("own") or match.group("organ") or match.group("whole")
         level = level_of[word]
         code = by_level.get(level)
         if code is None and level == CITY and province in MUNICIPALITIES:
@@ -553,7 +565,8 @@ def _home_mentions(text: str, home: list[str], named: list[Mention]) -> list[Men
         if code is None:
             continue
         found.append(Mention(start, end, (Alias(code, full=True, needs_context=False),), adcode=code,
-                             organ_only=bool(match.group("organ")), home_words=bool(match.group("own"))))
+                             organ_only=bool(match.group("organ")), home_words=bool(match.group("own")),
+                             home_scope=bool(match.group("whole"))))
     return found
 
 
@@ -575,7 +588,7 @@ def _choose_regions(mentions: list[Mention]) -> list[FoundRegion]:
         group_weight[division.group] += mention.weight
         division_weight[division.group][division.adcode] += mention.weight
         first_seen.setdefault(division.group, mention.start)
-        if mention.in_title and not mention.organ_only and not mention.home_words:
+        if mention.in_title and not (mention.organ_only or mention.home_words or mention.home_scope):
             named_in_title.setdefault(division.group, mention.start)
     if not group_weight or max(group_weight.values()) < MIN_ACTOR_WEIGHT:
         return []
@@ -626,4 +639,9 @@ def detect_regions(
     mentions.extend(_home_mentions(combined, home, mentions))
     mentions.sort(key=lambda m: m.start)
     _weigh(combined, mentions, title_length)
-    return _choose_regions(mentions)
+    chosen = _choose_regions(mentions)
+    if not chosen and home and home_region and _OWN_REPORT.search(combined, 0, _OWN_REPORT_WITHIN + title_length):
+        # The paper's own reporting (本报讯) about an actor it does not name, or names in a way the
+        # gazetteer does not know (两江新区, 高新区): its own region is the best answer there is.
+        chosen = [gazetteer().divisions[home[0]].region(0.0)]
+    return chosen

@@ -30,6 +30,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from consumers.analysis.corpus import load_corpus
 from consumers.analysis.evaluate import title_key, titles_match
 from consumers.analysis.extract import extract_page
+from consumers.analysis.junk import is_spam_line, spam_terms
 from consumers.analysis.normalize import to_simplified
 from consumers.analysis.relevance import MODEL_PATH, PAGE_CONTEXT_THRESHOLD, story_features
 
@@ -110,9 +111,19 @@ def corpus_stories(items: Iterable[dict]) -> Iterator[LabelledStory]:
         text = page_text(item["input"])
         if item.get("spam"):
             title, _, body = to_simplified(text).strip().partition("\n")
+            if _clean_copy(body):
+                continue
             yield LabelledStory(source=item["id"], title=title.strip(), text=body, relevant=False)
         elif item.get("stories"):
             yield from stories_of_page(item["id"], text, item["stories"])
+
+
+def _clean_copy(body: str) -> bool:
+    """A spam page whose text, once its keyword lines are gone, is a copied news story with no spam
+    term left (a mirror that only put keywords in its <title> or header): as a negative it would
+    teach that the story itself is not relevant. Only the page-level spam filter can judge it."""
+    rest = [line for line in body.splitlines() if line.strip() and not is_spam_line(line)]
+    return bool(rest) and not any(spam_terms(line, min_weight=2) for line in rest)
 
 
 def seed_stories(seeds_dir: Path = DEFAULT_SEEDS_DIR) -> list[LabelledStory]:

@@ -17,6 +17,7 @@ class ExtractedPage:
     published_at: datetime | None = None
     byline: str | None = None
     outlet: str | None = None
+    head_title: str | None = None   # the <title> as written: a keyword title marks a spam mirror
 
 
 @dataclass(slots=True)
