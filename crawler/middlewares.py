@@ -164,7 +164,12 @@ class SeenArticleFilter:
         # Links met earlier in this crawl (pages of one listing repeat links). Across crawlers
         # and processes, the claims in the shared state keep an article from being fetched twice.
         self.scheduled: set[str] = set()
+        # Claims this crawl took. A crawl stopped early (SIGTERM from `newsmon run`) gives back
+        # those it did not publish when the spider closes, so the next crawl — on any host —
+        # fetches them at once instead of skipping them until the claims' lease runs out.
+        self.claimed: set[str] = set()
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -172,6 +177,14 @@ class SeenArticleFilter:
 
     def spider_opened(self, spider):
         self.state = getattr(spider, "crawl_state", None)
+
+    def spider_closed(self, spider, reason):
+        # Runs after the item pipelines closed, i.e. after every acknowledged page was recorded
+        # (recording deletes its claim), so what is still ours was never published.
+        if self.state is None or not self.claimed:
+            return None
+        keys, self.claimed = sorted(self.claimed), set()
+        return threads.deferToThread(self.state.release_own, keys).addErrback(lambda _f: None)
 
     async def process_spider_output(self, response, result, spider=None):
         spider = spider or self.crawler.spider
@@ -207,6 +220,7 @@ class SeenArticleFilter:
             else:
                 self.stats.inc_value("newsmon/skipped_seen")
         claimed = await self._claim([k for k, _ in wanted]) if wanted and self.state is not None else set()
+        self.claimed |= claimed
         for key, request in wanted:
             if self.state is not None and key not in claimed:
                 self.stats.inc_value("newsmon/claimed_elsewhere")  # another crawler is fetching it now

@@ -120,6 +120,17 @@ class CrawlState:
         if actions:
             bulk(self.es, actions, raise_on_error=False, refresh=False)
 
+    def release_own(self, keys: Iterable[str]) -> int:
+        """Give back those of these claims that this process still holds (a crawl that stops
+        early); claims already deleted by publishing or taken over by others are left alone."""
+        ids = list(dict.fromkeys(keys))
+        if not ids:
+            return 0
+        resp = self.es.mget(index=self.claims, ids=ids)
+        mine = [d["_id"] for d in resp["docs"] if d.get("found") and d["_source"].get("owner") == self.owner]
+        self.release(mine)
+        return len(mine)
+
     def lookup(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The state documents of those keys that were published (one round trip)."""
         ids = list(dict.fromkeys(keys))
