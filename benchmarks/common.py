@@ -100,10 +100,13 @@ def cleanup_namespace(settings: Settings) -> list[str]:
     return problems
 
 
-class PeakMemory:
-    """Polls the resident memory of child processes (and their own children: the crawler runs each
-    cycle in a child) and keeps each role's peak. On Linux the kernel's own high-water mark
-    (VmHWM) is read, so a peak between two polls is not missed; elsewhere the polled maximum."""
+class ProcessWatch:
+    """Watches child processes (and their own children: the crawler runs each cycle in a child).
+
+    Peak memory: polled, keeping each role's peak; on Linux the kernel's own high-water mark (VmHWM)
+    is read, so a peak between two polls is not missed; elsewhere the polled maximum.
+    CPU: `cpu_seconds(role)` is the CPU time (user + system) the role's process has used so far, so
+    the difference between two readings is what a stretch of work cost, start-up excluded."""
 
     def __init__(self, interval: float = 0.5):
         self.interval = interval
@@ -111,13 +114,20 @@ class PeakMemory:
         self._watched: dict[str, psutil.Process] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="peak-memory", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="process-watch", daemon=True)
 
     def watch(self, role: str, pid: int) -> None:
         with self._lock:
             self._watched[role] = psutil.Process(pid)
 
-    def __enter__(self) -> PeakMemory:
+    def cpu_seconds(self, role: str) -> float:
+        try:
+            times = self._watched[role].cpu_times()
+        except psutil.Error:
+            return 0.0
+        return times.user + times.system
+
+    def __enter__(self) -> ProcessWatch:
         self._thread.start()
         return self
 

@@ -20,7 +20,7 @@ import json
 import time
 from datetime import datetime
 
-from benchmarks.common import Context, PeakMemory, child, newsmon_command, read_topic, row, wait_until
+from benchmarks.common import Context, ProcessWatch, child, newsmon_command, read_topic, row, wait_until
 from crawler.demo_site import fixture_sources_yaml
 from newsmon.mailcatcher import free_port
 from newsmon.settings import TOPIC_RAW_PAGES
@@ -62,7 +62,7 @@ def run(ctx: Context) -> list[dict]:
             if imp.wait(timeout=120) != 0:
                 raise RuntimeError(f"source import failed: {(ctx.workdir / 'import.log').read_text()[-500:]}")
         log = ctx.workdir / "crawl.log"
-        with PeakMemory() as memory:
+        with ProcessWatch() as memory:
             started = time.time()
             with child(newsmon_command("crawl", "--all", "--once", "--json"), env, log) as crawl:
                 memory.watch("crawler", crawl.pid)

@@ -21,7 +21,8 @@ Measured:
   campaign) is the start.
 - whether the pipeline kept up: committed lag of the three consumer groups, sampled every 2 s,
   and after the last page; the run drains for at most 3 minutes and reports what is left.
-- peak memory of each stage process (VmHWM).
+- peak memory of each stage process (VmHWM), and its CPU time from the first measured page to
+  the end of the drain (start-up and warm-up excluded), per page published.
 
 Before measuring, three warm-up pages go through and every group must have committed them, so
 process start-up (imports, models, group joins) is not counted as latency.
@@ -41,7 +42,7 @@ from datetime import UTC, datetime
 
 from benchmarks.common import (
     Context,
-    PeakMemory,
+    ProcessWatch,
     child,
     newsmon_command,
     percentile,
@@ -96,13 +97,17 @@ def raw_page(page: PoolPage, tag: str) -> RawPage:
 class Pipeline:
     """The three stage processes, their lag and their memory, for one run."""
 
-    def __init__(self, ctx: Context, settings: Settings):
-        self.ctx, self.settings = ctx, settings
+    def __init__(self, settings: Settings):
+        self.settings = settings
         self.lags = GroupLag(settings)
         self.max_lag: Counter[str] = Counter()
 
     def lag(self) -> dict[str, int]:
         return {stage: self.lags.lag(self.settings.topic(f"newsmon-{stage}"), self.settings.topic(topic))
+                for stage, topic in STAGES}
+
+    def committed(self) -> dict[str, int]:
+        return {stage: self.lags.committed(self.settings.topic(f"newsmon-{stage}"), self.settings.topic(topic))
                 for stage, topic in STAGES}
 
     def sample_lag(self) -> dict[str, int]:
@@ -141,11 +146,11 @@ def run(ctx: Context) -> list[dict]:
         store = SubscriptionStore(es, s)
         store.save(store.build(SUBSCRIBER, [], [], None, "instant"))
         env = ctx.env(s)
-        pipeline = Pipeline(ctx, s)
+        pipeline = Pipeline(s)
         watch = SearchableWatch(s).start()
         producer = make_producer(s)
         try:
-            with PeakMemory() as memory, \
+            with ProcessWatch() as memory, \
                     child(newsmon_command("consume", "processor"), env, ctx.workdir / "processor.log") as proc, \
                     child(newsmon_command("consume", "indexer"), env, ctx.workdir / "indexer.log") as indexer, \
                     child(newsmon_command("consume", "alerter"), env, ctx.workdir / "alerter.log") as alerter:
@@ -158,9 +163,14 @@ def run(ctx: Context) -> list[dict]:
                     raise RuntimeError(f"the stages did not take the warm-up pages within 5 min: {pipeline.lag()}; "
                                        f"logs in {ctx.workdir}")
                 time.sleep(2)  # the warm-up pages' refresh and e-mail
+                cpu_before = {role: memory.cpu_seconds(role) for role, _ in STAGES}
+                done_before = pipeline.committed()
                 published, started, stop_sampling = _paced_run(producer, s, pages, watch, pipeline)
                 drained = wait_until(lambda: not any(pipeline.sample_lag().values()), DRAIN_SECONDS, interval=1.0)
                 drain_s = time.time() - published[len(pages) - 1]
+                work = {role: (memory.cpu_seconds(role) - cpu_before[role], done - done_before[role])
+                        for role, done in pipeline.committed().items()}
+                wall = time.time() - started
                 stop_sampling.set()
                 time.sleep(3)  # last refresh (1 s) and the last e-mails after the final commits
                 final_lag = pipeline.lag()
@@ -171,8 +181,9 @@ def run(ctx: Context) -> list[dict]:
             pipeline.lags.close()
             es.close()
         mail_s = _mail_latencies(catcher, published, started)
-    return _rows(ctx, s, pages, published, watch, pipeline, mail_s, memory.peaks_mb,
-                 {"drained": drained, "drain_s": drain_s, "final_lag": final_lag, "started": started})
+    ctx.memory.update(memory.peaks_mb)
+    return _rows(s, pages, published, watch, pipeline, mail_s,
+                 {"drained": drained, "drain_s": drain_s, "final_lag": final_lag, "work": work, "wall": wall})
 
 
 def _paced_run(producer, s: Settings, pages: list[RawPage], watch: SearchableWatch, pipeline: Pipeline):
@@ -206,17 +217,21 @@ def _dead_lettered(s: Settings) -> Counter[str]:
     return reasons
 
 
-def _relevant_pages(s: Settings) -> int:
+def _stories(s: Settings, keys: list[str]) -> tuple[int, int]:
+    """Stories of these pages in the index, and how many of the pages have a relevant one."""
     es = make_es(s)
     try:
-        resp = es.search(index=s.index(INDEX_ARTICLES), size=0, query={"term": {"relevant": True}},
-                         aggs={"pages": {"cardinality": {"field": "page_key"}}})
-        return int(resp["aggregations"]["pages"]["value"])
+        index = s.index(INDEX_ARTICLES)
+        es.indices.refresh(index=index)
+        resp = es.search(index=index, size=0, query={"terms": {"page_key": keys}}, track_total_hits=True,
+                         aggs={"relevant": {"filter": {"term": {"relevant": True}},
+                                            "aggs": {"pages": {"cardinality": {"field": "page_key"}}}}})
+        return resp["hits"]["total"]["value"], int(resp["aggregations"]["relevant"]["pages"]["value"])
     finally:
         es.close()
 
 
-def _rows(ctx: Context, s: Settings, pages, published, watch, pipeline, mail_s, peaks, end) -> list[dict]:
+def _rows(s: Settings, pages, published, watch, pipeline, mail_s, end) -> list[dict]:
     keys = {p.key: i for i, p in enumerate(pages)}
     searchable = [watch.seen[k] - published[i] for k, i in keys.items() if k in watch.seen]
     dead = _dead_lettered(s)
@@ -226,11 +241,11 @@ def _rows(ctx: Context, s: Settings, pages, published, watch, pipeline, mail_s, 
     kept_up = end["drained"] and not any(end["final_lag"].values())
     lag_note = (f"max lag during the run: {dict(pipeline.max_lag)}; final lag {end['final_lag']}"
                 f"{'' if kept_up else ' — DID NOT KEEP UP'}")
+    bound = "" if not missing else f"; a lower bound: {missing} pages still in flight are not in it"
     disk = topic_bytes_on_disk(s, TOPIC_RAW_PAGES)
     json_bytes = statistics.mean(len(dumps(p.model_dump(mode="json"))) for p in pages)
-    relevant = _relevant_pages(s)
-    for role, mb in peaks.items():
-        ctx.memory[role] = mb
+    stories, relevant = _stories(s, list(keys))
+    processed = len(pages) - missing
     if not searchable or not mail_s:
         raise RuntimeError(f"{len(searchable)} pages searchable, {len(mail_s)} e-mails: {lag_note}")
     return [
@@ -243,12 +258,23 @@ def _rows(ctx: Context, s: Settings, pages, published, watch, pipeline, mail_s, 
             f"{missing} neither", searchable=len(searchable), dead_lettered=dict(dead), missing=missing),
         row("e2e", "publish → searchable p95", percentile(searchable, 95), "s",
             f"max {max(searchable):.2f} s; poll every {watch.interval:g} s, one search "
-            f"{statistics.median(watch.search_ms):.0f} ms p50; index refresh 1 s, indexer flush 1 s"),
+            f"{statistics.median(watch.search_ms):.0f} ms p50; index refresh 1 s, indexer flush 1 s{bound}"),
         row("e2e", "publish → e-mail accepted p50", statistics.median(mail_s), "s",
             f"{len(mail_s)} e-mails (one per new campaign) from {relevant} pages with a relevant story",
             emails=len(mail_s), relevant_pages=relevant),
-        row("e2e", "publish → e-mail accepted p95", percentile(mail_s, 95), "s", f"max {max(mail_s):.2f} s"),
+        row("e2e", "publish → e-mail accepted p95", percentile(mail_s, 95), "s", f"max {max(mail_s):.2f} s{bound}"),
         row("e2e", "raw page size", json_bytes / 1024, "KB",
             f"message JSON, mean; {disk / (len(pages) + 3) / 1024:.1f} KB per page on the broker's disk "
             f"(gzip batches)", json_bytes=json_bytes, disk_bytes_per_page=disk / (len(pages) + 3)),
+        row("e2e", "stories per processed page", stories / max(1, processed), "stories",
+            f"{stories} stories indexed from {processed} pages processed (dead-lettered included)", stories=stories),
+        *[_cpu_row(role, seconds, done, end["wall"]) for role, (seconds, done) in end["work"].items()],
     ]
+
+
+def _cpu_row(role: str, cpu_seconds: float, messages: int, wall: float) -> dict:
+    what = "page" if role == "processor" else "story"
+    return row("e2e", f"CPU per {what}: {role}", cpu_seconds / max(1, messages) * 1000, f"ms/{what}",
+               f"{cpu_seconds:.0f} CPU s for {messages} {what}s it committed; it used "
+               f"{cpu_seconds / wall * 100:.0f} % of one core over the run and drain",
+               cpu_seconds=cpu_seconds, messages=messages, core_share=cpu_seconds / wall)

@@ -75,11 +75,21 @@ class GroupLag:
         self.consumer = KafkaConsumer(**client_config(settings))
 
     def lag(self, group: str, topic: str) -> int:
-        parts = [TopicPartition(topic, p) for p in sorted(self.consumer.partitions_for_topic(topic) or ())]
+        parts = self._partitions(topic)
         end = self.consumer.end_offsets(parts)
-        committed = self.admin.list_group_offsets({group: parts}).get(group, {})
-        done = {tp: meta.offset for tp, meta in committed.items() if meta is not None and meta.offset >= 0}
+        done = self._committed(group, parts)
         return sum(max(0, end[tp] - done.get(tp, 0)) for tp in parts)
+
+    def committed(self, group: str, topic: str) -> int:
+        """Messages the group has committed on the topic, all partitions together."""
+        return sum(self._committed(group, self._partitions(topic)).values())
+
+    def _partitions(self, topic: str) -> list[TopicPartition]:
+        return [TopicPartition(topic, p) for p in sorted(self.consumer.partitions_for_topic(topic) or ())]
+
+    def _committed(self, group: str, parts: list[TopicPartition]) -> dict[TopicPartition, int]:
+        committed = self.admin.list_group_offsets({group: parts}).get(group, {})
+        return {tp: meta.offset for tp, meta in committed.items() if meta is not None and meta.offset >= 0}
 
     def close(self) -> None:
         self.consumer.close()

@@ -85,12 +85,19 @@ def bench_indexer(s: Settings, stories: list[Story]) -> dict[str, Any]:
     done = time.perf_counter()
     indexer.stop()
     runner.join()
-    if first is None or indexer.indexed < len(stories):
+    if indexer.indexed < len(stories):
         raise RuntimeError(f"indexed {indexer.indexed} of {len(stories)} stories")
+    if first is None or first[1] == len(stories):  # all in one bulk (quick runs): no steady part to time
+        first = (started, 0)
     steady = (len(stories) - first[1]) / max(done - first[0], 1e-9)
+    es = make_es(s)
+    es.indices.refresh(index=s.index(INDEX_ARTICLES))
+    primaries = es.indices.stats(index=s.index(INDEX_ARTICLES), metric="store,docs")["_all"]["primaries"]
+    es.close()
     return {"stories": len(stories), "indexed": indexer.indexed, "seconds_total": round(done - started, 2),
             "docs_per_s_steady": round(steady), "docs_per_s_total": round(len(stories) / (done - started)),
-            "build_document_per_s": round(build_rate), "dead_lettered": indexer.stats.dead_lettered}
+            "build_document_per_s": round(build_rate), "dead_lettered": indexer.stats.dead_lettered,
+            "bytes_per_story": primaries["store"]["size_in_bytes"] / max(1, primaries["docs"]["count"])}
 
 
 def bench_search(s: Settings, repeat: int) -> dict[str, Any]:
@@ -129,6 +136,8 @@ def run(ctx: Context) -> list[dict]:
         row("indexer", "indexer throughput, steady", ix["docs_per_s_steady"], "docs/s",
             f"{ix['indexed']} stories, one IndexerConsumer; {ix['docs_per_s_total']} docs/s with start-up; "
             f"document building alone {ix['build_document_per_s']} docs/s", **ix),
+        row("indexer", "index size per story", ix["bytes_per_story"] / 1024, "KB",
+            "primary store size / documents after the run (segments not force-merged)"),
         row("search", "search latency p50", se["p50_ms"], "ms",
             f"{len(QUERIES)} CLI queries x {repeat} over {ix['indexed']} stories", queries=se["queries"]),
         row("search", "search latency p95", se["p95_ms"], "ms",
