@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11, Java 17, Maven):
-#   make demo   – install into .venv, start the local Kafka + Elasticsearch, run the whole service once
+#   make demo   – install into .venv, start the local Kafka + Elasticsearch, run the whole service once (newsmon demo)
 #   make test   – install into .venv, lint, run the test suite (it starts the local stack itself)
 #   make bench  – every benchmark against the local stack: one table, JSON in benchmarks/results/latest.json
 VENV ?= .venv
@@ -17,7 +17,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 demo: install
-	BIN=$(BIN) deploy/local/demo.sh
+	$(BIN)/newsmon demo
 
 lint: install
 	$(BIN)/ruff check .
