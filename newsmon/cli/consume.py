@@ -4,6 +4,8 @@ more processes of a stage to scale it out, up to the topic's partitions)."""
 from __future__ import annotations
 
 import importlib
+import logging
+from dataclasses import asdict
 
 import typer
 
@@ -25,8 +27,12 @@ def _run(consumer, max_idle_seconds: float | None) -> None:
     consumer.install_signal_handlers()
     stats = consumer.run(max_idle_seconds=max_idle_seconds)
     by_reason = ", ".join(f"{k} {v}" for k, v in sorted(stats.by_reason.items())) or "none"
-    console.print(f"{consumer.name}: {stats.consumed} consumed, {stats.produced} produced, "
-                  f"{stats.dead_lettered} dead-lettered ({by_reason}), {stats.retries} batch retries")
+    summary = (f"{consumer.name}: {stats.consumed} consumed, {stats.produced} produced, "
+               f"{stats.dead_lettered} dead-lettered ({by_reason}), {stats.retries} batch retries")
+    if settings().log_format == "json":   # under `newsmon run`: keep the log file JSON lines
+        logging.getLogger("newsmon.consume").info(summary, extra={"stats": asdict(stats)})
+    else:
+        console.print(summary)
 
 
 _IDLE_HELP = "Stop after this many seconds without messages (demos, tests); default: run until stopped."

@@ -194,7 +194,11 @@ def schedule(
     registry = _registry()
     while True:
         sent = schedule_due(settings(), registry, force=force)
-        console.print(f"requested {len(sent)} crawl(s)" + (f": {', '.join(r['source_id'] for r in sent)}" if sent else ""))
+        if settings().log_format == "json":   # under `newsmon run`: keep the log file JSON lines
+            print(json.dumps({"event": "scheduled", "requests": sent}, ensure_ascii=False), flush=True)
+        else:
+            console.print(f"requested {len(sent)} crawl(s)"
+                          + (f": {', '.join(r['source_id'] for r in sent)}" if sent else ""))
         if interval is None:
             return
         time.sleep(interval)
