@@ -172,9 +172,13 @@ def _worker(idle_exit: float | None, as_json: bool) -> None:
                           "error_samples": o.error_samples} for sid, o in run.outcomes.items()}
             console.print(_table(rows, f"worker {name}"))
 
-    err_console.print(f"worker {name} waiting for crawl requests (Ctrl-C to stop)")
+    if not as_json:
+        err_console.print(f"worker {name} waiting for crawl requests (Ctrl-C to stop)")
     done = run_worker(s, idle_exit=idle_exit, on_crawl=on_crawl, on_assign=on_assign)
-    err_console.print(f"worker {name}: {done} crawls")
+    if as_json:
+        print(json.dumps({"event": "stopped", "worker": name, "crawls": done}), flush=True)
+    else:
+        err_console.print(f"worker {name}: {done} crawls")
 
 
 def schedule(
