@@ -31,7 +31,7 @@ split, and a story sharing bands with more than STORY_SEARCH_SIZE older document
 the oldest of them.
 Redelivery of a story id returns its stored cluster id (the in-process cache avoids the requests).
 
-Elasticsearch unreachable or overloaded (connection error, timeout, 429, 5xx) → TransientError:
+Elasticsearch unreachable or overloaded (connection error, timeout, 408, 429, 5xx) → TransientError:
 the consumer base rewinds and retries the batch, nothing is committed or lost, and ids stay
 consistent (falling back to content ids would silently split clusters).
 """
@@ -213,6 +213,9 @@ class ElasticsearchClusterStore:
             except BadRequestError as exc:
                 if exc.error != "resource_already_exists_exception":
                     raise
+        # Another process may have created it a moment ago: wait until its primary shard is active
+        # (health calls an initializing new primary "yellow" already).
+        self.es.cluster.health(index=self.index, wait_for_active_shards=1, timeout="30s")
         self._ready = True
 
 
@@ -231,7 +234,7 @@ def _oldest_verified(story: SignedStory, hits: list[dict[str, Any]], threshold: 
 def _raise_item_error(result: dict[str, Any]) -> None:
     status = result.get("status", 500)
     message = f"dedup store: {result.get('error')}"
-    if status == 429 or status >= 500:
+    if status in (408, 429) or status >= 500:
         raise TransientError(message)
     raise RuntimeError(message)
 
@@ -243,6 +246,6 @@ def _call_es(fn: Callable[[], dict[str, str]]) -> dict[str, str]:
     except TransportError as exc:        # connection refused, timeout
         raise TransientError(f"dedup store unreachable: {exc}") from exc
     except ApiError as exc:
-        if exc.meta.status == 429 or exc.meta.status >= 500:
+        if exc.meta.status in (408, 429) or exc.meta.status >= 500:
             raise TransientError(f"dedup store unavailable: {exc}") from exc
         raise
