@@ -3,8 +3,18 @@ processes, restarts and races all give copies of one story one cluster id."""
 
 from __future__ import annotations
 
+import hashlib
+import html
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
 import threading
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -14,12 +24,14 @@ from consumers.base import Message, TransientError
 from consumers.dedup_store import INDEX_DEDUP, ElasticsearchClusterStore
 from consumers.processor import ProcessorConsumer
 from newsmon.es import make_es
-from newsmon.kafka import dumps
+from newsmon.kafka import dumps, ensure_topics, make_admin, make_producer
 from newsmon.schemas import RawPage
-from newsmon.settings import load_settings
+from newsmon.settings import TOPIC_ARTICLES, TOPIC_DEAD_LETTER, TOPIC_RAW_PAGES, load_settings
+from tests.integration.test_processor import read_topic
 from tests.unit.test_dedup import STORY, copies_of_story
 
 pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
 
 UNRELATED = [
     "本报讯 全市农业部门召开春耕生产调度会，要求抓好种子化肥供应，确保粮食播种面积稳定，各县区要落实责任。" * 2,
@@ -139,3 +151,75 @@ def test_the_dedup_index_has_the_designed_mapping(fresh_settings):
     assert props["bands"]["type"] == "keyword" and props["cluster_id"]["type"] == "keyword"
     assert props["minhash"]["type"] == "binary" and props["first_seen"]["type"] == "date"
     assert es.indices.get_settings(index=index)[index]["settings"]["index"]["number_of_shards"] == "1"
+
+
+# ---------------------------------------------------------------------- through the real broker
+def article_page(text: str, url: str, outlet: str) -> RawPage:
+    """A story as one outlet's article page (title, then one <p> per sentence)."""
+    title, _, body = text.partition("\n")
+    paragraphs = "".join(f"<p>{html.escape(p)}。</p>" for p in body.split("。") if p.strip())
+    doc = (f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
+           f"<div class='article'><h1>{html.escape(title)}</h1>{paragraphs}</div></body></html>")
+    return RawPage(url=url, final_url=url, canonical_url=url, source_id="fixture", fetched_at=datetime.now(UTC),
+                   status=200, content_type="text/html; charset=utf-8", body=doc,
+                   sha256=hashlib.sha256(doc.encode()).hexdigest(), outlet=outlet)
+
+
+def _group_members(settings, group: str) -> int:
+    admin = make_admin(settings)
+    try:
+        info = admin.describe_groups([group]).get(group, {})
+    finally:
+        admin.close()
+    return len(info.get("members") or []) if info.get("group_state") == "Stable" else 0
+
+
+def test_two_processor_processes_give_copies_on_different_partitions_one_cluster(fresh_settings, tmp_path):
+    settings = fresh_settings
+    raw_topic, *_ = ensure_topics(settings, (TOPIC_RAW_PAGES, TOPIC_ARTICLES, TOPIC_DEAD_LETTER), partitions=2)
+    group = settings.topic("newsmon-processor")
+    env = os.environ | {"NEWSMON_NAMESPACE": settings.namespace, "PYTHONUNBUFFERED": "1"}
+    logs = [tmp_path / f"processor-{n}.log" for n in range(2)]
+    procs = []
+    for log in logs:
+        with open(log, "wb") as out:
+            procs.append(subprocess.Popen([sys.executable, "-m", "newsmon", "consume", "processor"], cwd=REPO,
+                                          env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+    try:
+        deadline = time.monotonic() + 60
+        while _group_members(settings, group) < 2:      # both own a partition before any page arrives
+            assert time.monotonic() < deadline, "processors did not join: " + logs[0].read_text()[-2000:]
+            assert all(p.poll() is None for p in procs), "a processor exited: " + logs[0].read_text()[-2000:]
+            time.sleep(0.5)
+
+        copies = copies_of_story()
+        # The truncated copy alone would get another content id than the others: it goes to the
+        # other partition, hence to the other process.
+        pages = [(0, article_page(STORY, "http://127.0.0.1/lnrb/tieling.html", "辽宁日报")),
+                 (1, article_page(copies["truncated"], "http://127.0.0.1/tlrb/zhijian.html", "铁岭日报")),
+                 (0, article_page(copies["edited"], "http://127.0.0.1/sina/tieling.html", "新浪新闻")),
+                 (1, article_page(copies["re-headed"], "http://127.0.0.1/nen/zhuanzai.html", "东北新闻网")),
+                 (0, article_page(copies["traditional"], "http://127.0.0.1/hk/tieling.html", "香港文匯報")),
+                 (1, article_page("春耕生产调度会召开\n" + UNRELATED[0], "http://127.0.0.1/lnrb/chungeng.html", "辽宁日报"))]
+        producer = make_producer(settings)
+        for partition, page in pages:
+            producer.send(raw_topic, key=page.key.encode(), value=dumps(page.model_dump(mode="json")),
+                          partition=partition).get(timeout=30)
+        producer.close()
+
+        stories = [json.loads(m.value) for m in read_topic(settings, TOPIC_ARTICLES, f"{settings.namespace}-read",
+                                                            expect_at_least=len(pages))]
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(60)
+    outputs = [log.read_text(encoding="utf-8", errors="replace") for log in logs]
+    consumed = [int(m.group(1)) for out in outputs for m in [re.search(r"processor: (\d+) consumed", out)] if m]
+    assert consumed == [3, 3], outputs                  # one partition each: the work was shared
+
+    by_page = {s["page_key"]: s for s in stories}
+    assert set(by_page) == {page.key for _, page in pages}
+    clusters = {by_page[page.key]["cluster_id"] for _, page in pages[:-1]}
+    assert len(clusters) == 1 and None not in clusters, stories
+    assert by_page[pages[-1][1].key]["cluster_id"] not in clusters
