@@ -22,11 +22,12 @@ from consumers.analysis.corpus import load_corpus
 from consumers.analysis.dedup import ClusterIndex, DeferredClusterIndex, sign
 from consumers.base import Message, TransientError
 from consumers.dedup_store import INDEX_DEDUP, ElasticsearchClusterStore
+from consumers.indexer import IndexerConsumer
 from consumers.processor import ProcessorConsumer
 from newsmon.es import make_es
 from newsmon.kafka import dumps, ensure_topics, make_admin, make_producer
 from newsmon.schemas import RawPage
-from newsmon.settings import TOPIC_ARTICLES, TOPIC_DEAD_LETTER, TOPIC_RAW_PAGES, load_settings
+from newsmon.settings import INDEX_ARTICLES, TOPIC_ARTICLES, TOPIC_DEAD_LETTER, TOPIC_RAW_PAGES, load_settings
 from tests.integration.test_processor import read_topic
 from tests.unit.test_dedup import STORY, copies_of_story
 
@@ -223,3 +224,10 @@ def test_two_processor_processes_give_copies_on_different_partitions_one_cluster
     clusters = {by_page[page.key]["cluster_id"] for _, page in pages[:-1]}
     assert len(clusters) == 1 and None not in clusters, stories
     assert by_page[pages[-1][1].key]["cluster_id"] not in clusters
+
+    # Analysts find every copy by the story's cluster id in the articles index.
+    IndexerConsumer(settings, group_id=f"{settings.namespace}-indexer").run(max_idle_seconds=3)
+    es, articles = make_es(settings), settings.index(INDEX_ARTICLES)
+    es.indices.refresh(index=articles)
+    copies_found = es.count(index=articles, query={"term": {"cluster_id": clusters.pop()}})["count"]
+    assert copies_found == len(pages) - 1
