@@ -28,12 +28,16 @@ from typing import Any, ClassVar
 
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaError
 
 from newsmon.kafka import dumps, ensure_topics, make_consumer, make_producer
 from newsmon.schemas import DeadLetter
 from newsmon.settings import TOPIC_DEAD_LETTER, Settings
 
 log = logging.getLogger(__name__)
+
+# Dead letters stay well under the producer's max_request_size (16 MiB, newsmon.kafka).
+MAX_DEAD_LETTER_BYTES = 8 * 1024 * 1024
 
 
 class PoisonMessage(Exception):
@@ -67,7 +71,8 @@ class Message:
     def json(self) -> Any:
         try:
             return json.loads(self.value)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            # RecursionError: "[[[[..." nested deeper than the parser goes is not JSON we can read either
             raise PoisonMessage("invalid_json", f"message value is not JSON: {exc}") from None
 
 
@@ -145,8 +150,13 @@ class Consumer(ABC):
     # ------------------------------------------------------------------ plumbing
     @property
     def producer(self):
+        """Created on first use (a stage may never produce); when the broker is away at that moment
+        the batch is retried later instead of the stage dying."""
         if self._producer is None:
-            self._producer = make_producer(self.settings)
+            try:
+                self._producer = make_producer(self.settings)
+            except KafkaError as exc:
+                raise TransientError(f"cannot connect a producer: {type(exc).__name__}: {exc}") from exc
         return self._producer
 
     def dead_letter(self, msg: Message, reason: str, error: str, details: dict[str, Any] | None = None) -> None:
@@ -157,8 +167,16 @@ class Consumer(ABC):
         letter = DeadLetter(stage=self.name, reason=reason, error=error[:2000], topic=msg.topic,
                             partition=msg.partition, offset=msg.offset, key=msg.key, payload=payload,
                             payload_encoding=enc, details=details or {})
-        fut = self.producer.send(self.settings.topic(TOPIC_DEAD_LETTER), key=(msg.key or "").encode(),
-                                 value=dumps(letter.model_dump(mode="json")))
+        value = dumps(letter.model_dump(mode="json"))
+        if len(value) > MAX_DEAD_LETTER_BYTES:
+            # JSON escaping can make the letter of a near-limit message bigger than the broker takes,
+            # and a letter that cannot be produced would stall the stage for ever: keep the head of
+            # the payload (the original stays on its topic until retention) and say so.
+            keep = len(payload) * MAX_DEAD_LETTER_BYTES // (2 * len(value))
+            letter.payload = payload[:keep]
+            letter.details = {**letter.details, "payload_truncated": True, "payload_bytes": len(msg.value)}
+            value = dumps(letter.model_dump(mode="json"))
+        fut = self.producer.send(self.settings.topic(TOPIC_DEAD_LETTER), key=(msg.key or "").encode(), value=value)
         self._wait([fut])
         self.stats.dead_lettered += 1
         self.stats.by_reason[reason] = self.stats.by_reason.get(reason, 0) + 1
@@ -167,7 +185,10 @@ class Consumer(ABC):
     def _wait(self, futures) -> None:
         if not futures:
             return
-        self.producer.flush(timeout=60)
+        try:
+            self.producer.flush(timeout=60)
+        except KafkaError as exc:  # not flushed in time (broker away): the futures tell what failed
+            raise TransientError(f"produce failed: {type(exc).__name__}: {exc}") from exc
         for fut in futures:
             try:
                 fut.get(timeout=60)

@@ -59,11 +59,13 @@ def read_dead_letters(settings: Settings, timeout_s: float = 10.0) -> Iterator[L
 
 
 def replay(settings: Settings, letters: list[Letter]) -> int:
-    """Re-queue each letter's original payload on its original topic with its original key."""
+    """Re-queue each letter's original payload on its original topic with its original key. Letters
+    whose payload was cut to fit the topic (`details.payload_truncated`) are not replayed: the head
+    of a message is not the message."""
     producer = make_producer(settings)
     try:
         futures = [producer.send(lt.letter.topic, key=(lt.letter.key or "").encode() or None, value=lt.payload_bytes())
-                   for lt in letters if lt.letter.topic]
+                   for lt in letters if lt.letter.topic and not lt.letter.details.get("payload_truncated")]
         producer.flush(timeout=60)
         for f in futures:
             f.get(timeout=60)

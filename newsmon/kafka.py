@@ -112,5 +112,7 @@ def _replication(admin: KafkaAdminClient) -> int:
 
 
 def dumps(value: Any) -> bytes:
-    """JSON message value (UTF-8, Chinese kept readable)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+    """JSON message value (UTF-8, Chinese kept readable). A lone surrogate (legal in a JSON escape,
+    so it reaches us from hostile input, but not encodable in UTF-8) is written as its JSON escape
+    \\udXXX by "backslashreplace" instead of failing the whole message."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8", "backslashreplace")
