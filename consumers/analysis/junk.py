@@ -287,6 +287,8 @@ def spam_sentence_spans(line: str) -> tuple[tuple[int, int], ...]:
     """(start, end) of advert sentences slipped into a paragraph of news ("…工作群623个。急需资金周转请
     加微信…，当天放款。保留的工作群…"): spam sentences that are a minority of the paragraph, whose
     other sentences carry no unambiguous spam term. () when the paragraph is all spam or all news."""
+    if not spam_score(line).strong:          # most lines: no spam at all, one automaton pass
+        return ()
     bounds = [0, *(m.end() for m in _SENTENCE_BREAK.finditer(line))]
     if bounds[-1] != len(line):
         bounds.append(len(line))
@@ -338,7 +340,6 @@ _LIST_SHARE = 0.6             # of lines that are keyword lists...
 _MIN_PROSE_CHARS = 300        # ...on a page with less prose than this
 _SPAM_TITLE_SEGMENTS = 3      # "real headline_kw_kw_kw": keywords glued to a title
 _PROSE_OVER_SPAM = 2          # a story carrying spam lines has at least twice their length in prose
-_STUFFING_MIN_SCORE = 3       # the repetition check runs only on pages with some spam vocabulary
 _REPEATED_MIN_COUNT = 8
 _REPEATED_SHARE = 0.3         # news: at most ~0.2 (a short brief naming its district thrice)
 _LIST_SEPARATORS = re.compile(r"[|｜丨_\-—,，、/\s]+")
@@ -417,7 +418,7 @@ def page_spam_verdict(title: str | None, paragraphs: list[str], head_title: str 
         return SpamVerdict(True, "porn/gambling keyword header", 0.6)
 
     page_text = "\n".join([*titles, *cleaned])
-    if spam_score(page_text).score >= _STUFFING_MIN_SCORE:
+    if spam_terms(page_text, min_weight=2):  # segmenting the page is only worth it on a suspect one
         repeated = _repeated_keyword_share(page_text)
         if repeated >= _REPEATED_SHARE:
             return SpamVerdict(True, "one keyword repeated over the page", round(repeated, 3))

@@ -124,3 +124,32 @@ def test_gazetteer_is_cpcas_table():
     assert len(divisions) > 3000
     assert divisions["211200"].name == "铁岭市" and divisions["430104"].city == "长沙市"
     assert all(d.name not in ("市辖区", "县") for d in divisions.values())
+
+
+QINGDAO = {"province": "山东省", "city": "青岛市", "adcode": "370200"}
+PUDONG = {"province": "上海市", "city": None, "county": "浦东新区", "adcode": "310115"}
+CHONGQING = {"province": "重庆市", "city": None, "adcode": "500000"}
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "home", "expected"),
+    [
+        # 全市/全区 in the outlet's own paper is its own territory…
+        ("督查检查考核事项压减至18项", "本报讯 记者从市委督查室获悉，今年全市督查检查考核事项压减至18项。", QINGDAO,
+         [("山东省", "青岛市", None)]),
+        ("工作群瘦身过半", "本报讯 记者从区委办公室获悉，今年全区共清理各类工作群1300余个。", PUDONG,
+         [("上海市", None, "浦东新区")]),
+        # …but after a named place it is that place's territory
+        ("绍兴清理政务APP", "绍兴市完成政务APP清理，全市共停用政务APP 47个。", QINGDAO, [("浙江省", "绍兴市", None)]),
+        # the paper's own report (本报讯) about an actor the gazetteer does not know: the outlet's home
+        ("两江新区出台减负十条", "本报讯 两江新区近日出台为街道减负十条措施，取消街道考核事项23项。", CHONGQING,
+         [("重庆市", None, None)]),
+        # a wire story with no own dateline gets no such fallback
+        ("新区出台减负十条", "新华社电 某新区近日出台为街道减负十条措施。", CHONGQING, []),
+        # a dateline without a date (人民网北京电) names no actor
+        ("尤溪县推行村级事务清单", "人民网北京电 近日，福建省三明市尤溪县推行村级事务“一张清单”，取消村级证明事项20项。",
+         None, [("福建省", "三明市", "尤溪县")]),
+    ],
+)
+def test_outlet_territory_and_own_reports(title, text, home, expected):
+    assert _names(title, text, home) == expected

@@ -1,0 +1,70 @@
+"""Page-level spam and injected adverts: the mechanisms added for spun tip pages, keyword stuffing,
+keyword <title> mirrors and advert sentences inside news prose (hand-made inputs)."""
+
+from __future__ import annotations
+
+from consumers.analysis.junk import page_spam_verdict, spam_sentence_spans, strip_spam_sentences
+from consumers.analysis.normalize import normalize_paragraphs
+from consumers.analysis.pipeline import analyze_record
+
+AD = "急需资金周转请加微信dk9988，不看征信，当天放款，黑户贷款秒批。"
+NEWS = [
+    "本报讯 今年以来，思明区开展工作群专项清理，全区共解散、合并各类工作群623个。",
+    "思明区规定，不得在群内要求社区干部“秒回”，不得以群内发言次数作为考核依据。",
+]
+
+
+def test_an_advert_sentence_inside_a_paragraph_is_found_and_cut():
+    paragraph = NEWS[0] + AD + "保留的工作群实行“群主负责制”。"
+    (start, end), = spam_sentence_spans(paragraph)
+    assert paragraph[start:end] == AD
+    assert strip_spam_sentences(paragraph) == NEWS[0] + "保留的工作群实行“群主负责制”。"
+    # a paragraph of news alone, or of spam alone, has no advert sentence to cut
+    assert spam_sentence_spans(NEWS[0]) == ()
+    assert spam_sentence_spans(AD + AD) == ()
+
+
+def test_a_news_page_carrying_one_advert_is_not_spam_and_loses_the_advert():
+    paragraph = NEWS[0] + AD + "保留的工作群实行“群主负责制”。"
+    assert page_spam_verdict("思明区清理工作群", [paragraph, NEWS[1]]).spam is False
+    # a short story with one advert line between its paragraphs is not spam either
+    assert page_spam_verdict(None, [NEWS[0], "急用钱？不看征信，黑户贷款秒批，当天放款，加微信dk6688", NEWS[1]]).spam is False
+    out = analyze_record({"id": "x", "text": "思明区清理工作群\n\n" + paragraph + "\n\n" + NEWS[1]})
+    assert out["spam"] is False
+    assert "dk9988" not in out["stories"][0]["text"] and "保留的工作群" in out["stories"][0]["text"]
+
+
+def test_an_advert_line_is_not_glued_to_the_next_paragraph():
+    advert = "急用钱？不看征信，黑户贷款秒批，当天放款，加微信dk6688"
+    assert normalize_paragraphs([advert, NEWS[1]]) == [advert, NEWS[1]]
+    # a line broken by the print layout still is
+    broken = ["今年以来，厦门市思明区开展微信工作群专项清理，全区共解散、合并各类", "工作群623个。"]
+    assert normalize_paragraphs(broken) == ["".join(broken)]
+
+
+def test_spun_tip_page_is_spam_by_the_tipster_jargon():
+    page = [
+        "很多老彩民都说，买彩票要讲究方法，只有跟对了计划群，才能做到每期稳赚不赔。",
+        "本期我们推荐红球胆码为07、16、23，杀号01、12、33，跟着计划投注必定收获满满。",
+        "第二个技巧是倍投，第一期投10元，没中就投20元，以此类推，只要中一次就能回本。",
+    ]
+    assert page_spam_verdict("双色球专家预测", page).spam
+    # news about lottery charity uses 彩票 and 中奖 but none of the tipster's jargon
+    charity = ["今年前三季度全省销售体育彩票56.3亿元，筹集体彩公益金14.2亿元，资助建成健身路径120条。",
+               "省体彩中心提醒广大购彩者理性购彩，量力而行，未成年人不得购买彩票。"]
+    assert page_spam_verdict("体彩公益金助力全民健身", charity).spam is False
+
+
+def test_one_keyword_repeated_over_the_page_is_stuffing():
+    page = ["减肥药哪个牌子好？减肥药排行榜前十名，减肥药效果最好的是哪种，减肥药一个月瘦20斤，减肥药不反弹。",
+            "减肥药 减肥药排行榜 减肥药哪个好 减肥药效果 减肥药正品 减肥药官网 减肥药价格"]
+    verdict = page_spam_verdict("减肥药哪个牌子好", page)
+    assert verdict.spam and verdict.reason == "one keyword repeated over the page"
+
+
+def test_a_keyword_head_title_over_a_copied_story_is_a_mirror():
+    story = ["近日，多地出台措施为社区工作者减负，清理社区挂牌、精简报表、压减考核事项。",
+             "有关负责人表示，要让社区工作者把更多时间用在服务居民上。"]
+    assert page_spam_verdict("多地为社区工作者减负", story).spam is False
+    verdict = page_spam_verdict("多地为社区工作者减负", story, head_title="午夜福利_一区二区_无码av在线观看_成人影院")
+    assert verdict.spam and verdict.reason == "porn/gambling keyword header"
