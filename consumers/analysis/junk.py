@@ -10,6 +10,8 @@ Input is normalised, Simplified paragraphs (run `normalize` first). Two question
   blocks that run to the end of the page (a "热门推荐" social feed, a 公益广告 block).
   `furniture_mask` is the same without the spam rule; extraction uses it, because a spam line must
   survive until `page_spam_verdict` has counted it.
+* `spam_sentence_spans`: an advert sentence slipped into a news paragraph ("…工作群623个。急需资金
+  请加微信…当天放款。保留的…"): the paragraph stays, the pipeline cuts the sentence out.
 
 Keyword lists live in `data/lexicons/` (`spam_terms.tsv`, `junk_keywords.tsv`), curated by hand
 for news text and matched with pyahocorasick (one automaton each, built once per process). The
