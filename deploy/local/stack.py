@@ -35,6 +35,7 @@ FETCH_POM = HERE / "pom.xml"
 PLUGIN_SRC = HERE / "cjk-plugin"
 PLUGIN_NAME = "newsmon-analysis-cjk"
 ES_USER = "newsmon"          # Elasticsearch refuses to run as root
+_DISPLAY = {"kafka": "Kafka", "elasticsearch": "Elasticsearch"}   # service name -> name in messages
 
 
 class StackError(RuntimeError):
@@ -93,19 +94,7 @@ class LocalStack:
         return self.status(), time.monotonic() - t0
 
     def down(self, progress=print) -> list[str]:
-        stopped = []
-        for name, pidfile in (("Elasticsearch", self.es_dir / "es.pid"), ("Kafka", self.kafka_dir / "kafka.pid")):
-            pid = _read_pid(pidfile)
-            if pid is None:
-                progress(f"{name}: not started by this stack (no PID file)")
-                continue
-            if _stop_pid(pid):
-                stopped.append(name)
-                progress(f"{name}: stopped (pid {pid})")
-            else:
-                progress(f"{name}: was not running (stale pid {pid})")
-            pidfile.unlink(missing_ok=True)
-        return stopped
+        return [_DISPLAY[s] for s in ("elasticsearch", "kafka") if self.stop_service(s, progress)]
 
     def status(self) -> list[ServiceStatus]:
         kpid = _read_pid(self.kafka_dir / "kafka.pid")
@@ -132,6 +121,60 @@ class LocalStack:
             "kafka": _tail(self.kafka_dir / "server.log", lines) or _tail(self.kafka_dir / "kafka.out", lines),
             "elasticsearch": _tail(self.es_dir / "logs" / "newsmon-local.log", lines) or _tail(self.es_dir / "es.out", lines),
         }
+
+    # ------------------------------------------------------------------ one service at a time (fault tests)
+    def pid(self, service: str) -> int | None:
+        """PID of `service` ("kafka" or "elasticsearch") if this stack started it and it is alive."""
+        pid = _read_pid(self._pidfile(service))
+        return pid if pid is not None and _alive(pid) else None
+
+    def kill(self, service: str, sig: int = signal.SIGKILL, timeout: float = 30.0) -> int:
+        """Send `sig` to a service this stack started, by its PID file; returns the PID. The default,
+        SIGKILL, is a crash: no clean shutdown, the PID file stays, and this returns once the process
+        is gone. Raises StackError when the service is not running under this stack."""
+        pid = self.pid(service)
+        if pid is None:
+            raise StackError(f"{_DISPLAY[service]}: not running under this stack (no live PID in "
+                             f"{self._pidfile(service)})")
+        os.kill(pid, sig)
+        deadline = time.monotonic() + timeout
+        while sig == signal.SIGKILL and _alive(pid):
+            if time.monotonic() > deadline:
+                raise StackError(f"{_DISPLAY[service]} (pid {pid}) still alive {timeout:.0f}s after signal {sig}")
+            time.sleep(0.1)
+        return pid
+
+    def stop_service(self, service: str, progress=print) -> bool:
+        """Stop one service cleanly (SIGTERM, SIGKILL after a grace period) and forget its PID file;
+        True when it was running. `down` is this for both services."""
+        name, pidfile = _DISPLAY[service], self._pidfile(service)
+        pid = _read_pid(pidfile)
+        if pid is None:
+            progress(f"{name}: not started by this stack (no PID file)")
+            return False
+        stopped = _stop_pid(pid)
+        progress(f"{name}: stopped (pid {pid})" if stopped else f"{name}: was not running (stale pid {pid})")
+        pidfile.unlink(missing_ok=True)
+        return stopped
+
+    def start_service(self, service: str, progress=print) -> ServiceStatus:
+        """Start one service of this stack (again: after `stop_service` or `kill`, on the same data)
+        and wait until it is healthy; returns its status. Raises StackError when it does not come up."""
+        deadline = time.monotonic() + self.s.stack_start_timeout
+        if service == "kafka":
+            self._start_kafka(progress)
+            self._wait(self._kafka_ready, deadline, "Kafka", self.kafka_dir / "server.log")
+        else:
+            self._pidfile(service).unlink(missing_ok=True)  # a crash leaves it behind
+            self._start_es(progress)
+            self._wait(lambda: self._es_health() in ("green", "yellow"), deadline, "Elasticsearch",
+                       self.es_dir / "logs" / "newsmon-local.log", self.es_dir / "es.out")
+        return next(s for s in self.status() if s.name == service)
+
+    def _pidfile(self, service: str) -> Path:
+        if service not in _DISPLAY:
+            raise StackError(f"unknown service {service!r} (expected one of {', '.join(_DISPLAY)})")
+        return self.kafka_dir / "kafka.pid" if service == "kafka" else self.es_dir / "es.pid"
 
     # ------------------------------------------------------------------ fetching and building
     def fetch(self, progress=print) -> bool:
