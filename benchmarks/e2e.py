@@ -273,8 +273,8 @@ def _rows(s: Settings, pages, published, watch, pipeline, mail_s, end) -> list[d
 
 
 def _cpu_row(role: str, cpu_seconds: float, messages: int, wall: float) -> dict:
-    what = "page" if role == "processor" else "story"
+    what, whats = ("page", "pages") if role == "processor" else ("story", "stories")
     return row("e2e", f"CPU per {what}: {role}", cpu_seconds / max(1, messages) * 1000, f"ms/{what}",
-               f"{cpu_seconds:.0f} CPU s for {messages} {what}s it committed; it used "
+               f"{cpu_seconds:.0f} CPU s for {messages} {whats} it committed; it used "
                f"{cpu_seconds / wall * 100:.0f} % of one core over the run and drain",
                cpu_seconds=cpu_seconds, messages=messages, core_share=cpu_seconds / wall)
