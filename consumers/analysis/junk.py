@@ -31,6 +31,7 @@ from pathlib import Path
 
 import ahocorasick
 
+from consumers.analysis import spam_signals
 from consumers.analysis.segment import cut
 from consumers.analysis.types import SpamVerdict
 
@@ -266,13 +267,14 @@ class SpamScore:
 
 
 def spam_score(text: str) -> SpamScore:
-    lower = text.lower()
+    """Spam terms of the folded text (`spam_signals.fold`: split words joined, reported quotes out)."""
+    folded = spam_signals.fold(text)
     score = strong = covered = 0
-    for _end, (term, weight) in _spam_automaton().iter_long(lower):
+    for _end, (term, weight) in _spam_automaton().iter_long(folded):
         score += weight
         strong += weight >= 3
         covered += len(term)
-    return SpamScore(score, strong, covered / max(len(text), 1))
+    return SpamScore(score, strong, covered / max(len(folded), 1))
 
 
 def is_spam_text(text: str) -> bool:
@@ -344,6 +346,10 @@ _SPAM_TITLE_SEGMENTS = 3      # "real headline_kw_kw_kw": keywords glued to a ti
 _PROSE_OVER_SPAM = 2          # a story carrying spam lines has at least twice their length in prose
 _REPEATED_MIN_COUNT = 8
 _REPEATED_SHARE = 0.3         # news: at most ~0.2 (a short brief naming its district thrice)
+_HEADLINE_MIN_HAN = 8         # the copied headline a mirror glues its keywords to
+_STUFFED_TITLE_SEGMENTS = 4
+_LINK_FARM_MIN_LINKS = 8
+_LINK_FARM_SPAM_LINKS = 3
 _LIST_SEPARATORS = re.compile(r"[|｜丨_\-—,，、/\s]+")
 _TITLE_SEGMENTS = re.compile(r"[_|｜丨\-—]+")
 
@@ -362,7 +368,8 @@ def _is_prose(line: str) -> bool:
 
 def spam_terms(text: str, min_weight: int = 3) -> set[str]:
     """The distinct spam terms of at least `min_weight` in a text (leftmost-longest matches)."""
-    return {term for _end, (term, weight) in _spam_automaton().iter_long(text.lower()) if weight >= min_weight}
+    folded = spam_signals.fold(text)
+    return {term for _end, (term, weight) in _spam_automaton().iter_long(folded) if weight >= min_weight}
 
 
 def _strong_terms(text: str) -> set[str]:
@@ -388,14 +395,50 @@ def _repeated_keyword_share(text: str) -> float:
     return count * len(word) / han if count >= _REPEATED_MIN_COUNT else 0.0
 
 
-def page_spam_verdict(title: str | None, paragraphs: list[str], head_title: str | None = None) -> SpamVerdict:
+def _glued_headline(line: str) -> bool:
+    """A first line that is a headline with spam keywords glued on ("泸县精简会议文件｜成 人 影 院｜…"):
+    one segment long and free of spam (the copied headline), the others carrying spam terms."""
+    if _SENTENCE_PUNCT.search(line.replace(",", "")) and "。" in line:
+        return False
+    segments = [seg.strip() for seg in _TITLE_SEGMENTS.split(line) if seg.strip()]
+    if len(segments) < _SPAM_TITLE_SEGMENTS:
+        return False
+    clean = [seg for seg in segments if not spam_score(seg).score]
+    spammy = [seg for seg in segments if spam_score(seg).strong]
+    return bool(spammy) and any(_han_count(seg) >= _HEADLINE_MIN_HAN for seg in clean)
+
+
+def _stuffed_title(title: str) -> bool:
+    """A <title> of keyword variants ("隆鼻_隆鼻价格_隆鼻医院_隆鼻多少钱…"): many short segments that
+    all repeat the first one's opening characters."""
+    segments = [seg.strip() for seg in _TITLE_SEGMENTS.split(title) if seg.strip()]
+    if len(segments) < _STUFFED_TITLE_SEGMENTS:
+        return False
+    stem = segments[0][:2]
+    return sum(stem in seg for seg in segments) >= _STUFFED_TITLE_SEGMENTS
+
+
+def _link_farm(anchors: list[str], prose_chars: int) -> bool:
+    """Many links, several of them to spam trades, on a page with little prose of its own."""
+    if len(anchors) < _LINK_FARM_MIN_LINKS or prose_chars >= _MIN_PROSE_CHARS:
+        return False
+    spam_links = sum(1 for a in anchors if spam_score(a).score >= 2)
+    return spam_links >= _LINK_FARM_SPAM_LINKS
+
+
+def page_spam_verdict(title: str | None, paragraphs: list[str], head_title: str | None = None,
+                      anchors: list[str] | None = None, html_contacts: int = 0) -> SpamVerdict:
     """Is the whole page spam? One or two injected spam lines (or advert sentences) over a genuine
     story are not (they are masked or cut instead). Spam are: pages whose spam lines are many, or
     carry a large share of a page that has little news prose besides (keyword pages, mirror pages
     with keyword headers, including a keyword `<title>` over a copied story: `head_title`), carrier
     text with spam terms woven into its sentences (machine-spun tip pages and copies of news),
     pages stuffed with one repeated keyword, and pages made of keyword lists with little prose (SEO
-    stuffing, link farms, mail-order ads) - the last two rules need no vocabulary at all."""
+    stuffing, link farms, mail-order ads) - the last two rules need no vocabulary at all.
+    Vocabulary-light signals (`spam_signals`) add: adverts (contact hooks and sales talk on a page
+    without news structure; `html_contacts` counts hooks in the HTML, whose footer extraction drops),
+    keywords glued to a copied headline, link farms (`anchors`: the HTML's link texts) and
+    stuffed <title>s."""
     if not paragraphs and not title:
         return SpamVerdict(False)
     total = sum(len(p) for p in paragraphs) or 1
@@ -415,12 +458,19 @@ def page_spam_verdict(title: str | None, paragraphs: list[str], head_title: str 
         return SpamVerdict(True, "spam terms woven into text", round(min(1.0, len(woven) / 10), 3))
 
     titles = [t for t in dict.fromkeys((title, head_title)) if t and t not in paragraphs]
+    page_text = "\n".join([*titles, *cleaned])
+    if spam_signals.advert_page(page_text, html_contacts):
+        return SpamVerdict(True, "advert: contact hooks and sales talk, no news structure", 0.7)
+    if paragraphs and _glued_headline(paragraphs[0]) or any(_glued_headline(t) for t in titles):
+        return SpamVerdict(True, "porn/gambling keywords glued to a copied headline", 0.6)
+    if anchors and _link_farm(anchors, prose_chars):
+        return SpamVerdict(True, "keyword lists / link farm", 0.6)
     title_spam = any(_spam_title(t) for t in titles)
     if title_spam and (spam_lines or woven or total < _MIN_PROSE_CHARS or (head_title and _spam_title(head_title))):
         return SpamVerdict(True, "porn/gambling keyword header", 0.6)
 
-    page_text = "\n".join([*titles, *cleaned])
-    if spam_terms(page_text, min_weight=2):  # segmenting the page is only worth it on a suspect one
+    stuffed = any(_stuffed_title(t) for t in titles)
+    if stuffed or spam_terms(page_text, min_weight=2):  # segmenting the page is only worth it on a suspect one
         repeated = _repeated_keyword_share(page_text)
         if repeated >= _REPEATED_SHARE:
             return SpamVerdict(True, "one keyword repeated over the page", round(repeated, 3))

@@ -17,7 +17,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from consumers.analysis import extract, figures, junk, keywords, normalize, regions, relevance, split
+from consumers.analysis import (
+    extract,
+    figures,
+    junk,
+    keywords,
+    normalize,
+    regions,
+    relevance,
+    spam_signals,
+    split,
+)
 from consumers.analysis.dedup import ClusterIndex, InMemoryClusterIndex
 from newsmon.schemas import stable_id
 
@@ -53,13 +63,16 @@ def analyze_page(
     clusters: ClusterIndex | None = None,
 ) -> PageAnalysis:
     """Analyse one page given as HTML (extracted first) or plain text (extraction skipped)."""
-    head_title = None
+    head_title, anchors, html_contacts = None, None, 0
     if html is not None:
         html = extract.decode_html(html) if isinstance(html, bytes) else html
         page = extract.extract_page(html[:MAX_HTML_CHARS], url, hints)
         paragraphs, title, head_title = page.paragraphs, page.title, page.head_title
         published_at = published_at or page.published_at
         byline, outlet = page.byline, outlet or page.outlet
+        # link texts: a link farm's links are dropped by extraction as navigation
+        anchors = spam_signals.anchor_texts(html[:MAX_HTML_CHARS])
+        html_contacts = spam_signals.html_contact_hooks(html[:MAX_HTML_CHARS])
     else:
         paragraphs, title, byline = normalize.split_paragraphs((text or "")[:MAX_TEXT_CHARS]), None, None
     paragraphs = _head(paragraphs, MAX_TEXT_CHARS)
@@ -70,7 +83,8 @@ def analyze_page(
     script = normalize.detect_script("".join(paragraphs[:60]) + (title or ""))
 
     head_title_s = normalize.to_simplified(head_title) if head_title and head_title != title else None
-    verdict = junk.page_spam_verdict(title_s, simplified, head_title_s)
+    anchors_s = normalize.simplify_paragraphs(anchors) if anchors else None
+    verdict = junk.page_spam_verdict(title_s, simplified, head_title_s, anchors_s, html_contacts)
     if verdict.spam:
         return PageAnalysis(spam=True, spam_reason=verdict.reason, title=title_s, published_at=published_at,
                             outlet=outlet, script=script)

@@ -17,6 +17,7 @@ from consumers.analysis.junk import (
     strip_spam_sentences,
 )
 from consumers.analysis.normalize import clean_chars, normalize_paragraphs, split_paragraphs, to_simplified
+from consumers.analysis.spam_signals import anchor_texts, html_contact_hooks
 
 SEEDS = Path(os.environ.get("NEWSMON_SEEDS_DIR", Path(__file__).parents[3] / "shared" / "seeds"))
 needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason=f"seed pages not found at {SEEDS}")
@@ -168,7 +169,9 @@ def _spam_errors(items) -> list[str]:
     errors = []
     for item in items:
         title, paragraphs, head = _page(item)
-        verdict = page_spam_verdict(title, paragraphs, head if head != title else None)
+        anchors = [to_simplified(a) for a in anchor_texts(item["input"]["html"])] if "html" in item["input"] else None
+        contacts = html_contact_hooks(item["input"]["html"]) if "html" in item["input"] else 0
+        verdict = page_spam_verdict(title, paragraphs, head if head != title else None, anchors, contacts)
         if verdict.spam != bool(item.get("spam")):
             errors.append(f"{item['id']} ({item['category']}): {verdict}")
     return errors

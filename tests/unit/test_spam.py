@@ -68,3 +68,45 @@ def test_a_keyword_head_title_over_a_copied_story_is_a_mirror():
     assert page_spam_verdict("多地为社区工作者减负", story).spam is False
     verdict = page_spam_verdict("多地为社区工作者减负", story, head_title="午夜福利_一区二区_无码av在线观看_成人影院")
     assert verdict.spam and verdict.reason == "porn/gambling keyword header"
+
+
+def test_a_spam_word_split_by_spaces_or_dashes_is_still_matched():
+    from consumers.analysis.junk import is_spam_line
+    from consumers.analysis.spam_signals import fold
+    assert fold("代-开-发-票 正-规-可-查").startswith("代开发票正规可查")
+    assert is_spam_line("博 彩 平 台 真 人 百 家 乐 注 册 送 彩 金 www.bc8888.com")
+    # the same line injected into a story (with more prose than spam) is masked, the story is not spam
+    more = "保留的工作群实行“群主负责制”，由建群单位明确群规和存续期限，事毕群散，不得用工作群代替现场工作。"
+    page = [NEWS[0], "博 彩 平 台 真 人 百 家 乐 注 册 送 彩 金 www.bc8888.com", NEWS[1], more]
+    assert page_spam_verdict("思明区清理工作群", page).spam is False
+
+
+def test_a_crackdown_report_quoting_adverts_is_not_spam():
+    report = ["本报讯（记者 周婷）日前，醴陵市公安局打掉一个以“网贷口子”为名实施“套路贷”的犯罪团伙，抓获犯罪嫌疑人12名。",
+              "该团伙在网上发布“不看征信”“黑户秒下款”“当天放款”等广告，诱骗急需用钱的群众借款，受害群众达300余人。",
+              "民警提醒，切勿轻信网上“无视黑白户”的借款广告。"]
+    assert page_spam_verdict("醴陵打掉一个非法网贷团伙", report).spam is False
+    # the advert itself, unquoted and unreported, is spam
+    advert = ["急用钱？不看征信，黑户秒下款，当天放款，无视黑白户。", "额度最高20万，客服微信dk5599。"]
+    assert page_spam_verdict(None, advert).spam
+
+
+def test_an_advert_with_contact_hooks_and_no_news_structure_is_spam():
+    ad = ["【火爆招商】蜜果茶饮全国加盟 小投资大回报", "投资5万元开一家奶茶店，免费培训、免费选址，三个月回本！",
+          "加盟热线：400-880-1234 招商经理微信：mg8888 立即咨询享优惠"]
+    verdict = page_spam_verdict(None, ad)
+    assert verdict.spam and verdict.reason.startswith("advert")
+    # news giving a consultation phone number keeps its structure (本报讯, 记者, 介绍)
+    news = ["本报讯（记者 钟华）于都县今年为860名创业者发放创业担保贷款2.3亿元，可免抵押申请，财政全额贴息。",
+            "县人社局负责人介绍，有贷款需求的群众可到县就业创业服务中心咨询，咨询电话0797-6221234，免费办理。"]
+    assert page_spam_verdict("于都县创业担保贷款助力返乡青年创业", news).spam is False
+
+
+def test_keywords_glued_to_a_copied_headline_and_link_farms():
+    story = ["今年以来，兰陵县对督查检查考核事项进行全面清理，全年计划事项由58项压减至34项。"]
+    glued = "兰陵县督查检查考核事项压减四成 | Macau Online Casino | 博 彩 平 台"
+    assert page_spam_verdict(None, [glued, *story]).reason == "porn/gambling keywords glued to a copied headline"
+    assert page_spam_verdict(None, ["兰陵县督查检查考核事项压减四成", *story]).spam is False
+    links = [f"{city}代开发票" for city in ["北京", "上海", "广州", "深圳", "杭州", "南京", "成都", "重庆"]]
+    assert page_spam_verdict("友情链接", ["本站每日更新。"], anchors=links).spam
+    assert page_spam_verdict("友情链接", ["本站每日更新。"], anchors=["首页", "新闻", "体育"] * 3).spam is False
