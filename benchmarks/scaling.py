@@ -73,7 +73,12 @@ def sizing(f: dict[str, float]) -> list[tuple[str, str, str]]:
     gb_day = stories * 86400 * f["story_kb"] / 1024 / 1024
     shards = max(1, math.ceil(gb_day / SHARD_TARGET_GB))
     replay_gb = f["page_disk_kb"] * r * 86400 * REPLAY_DAYS / 1024 / 1024
+    per_page = {"processor": proc_ms, "indexer": f["idx_cpu_ms"] * f["stories_per_page"],
+                "alerter": f["alr_cpu_ms"] * f["stories_per_page"]}
+    total_ms = sum(per_page.values())
     return [
+        ("CPU per raw page, all stages", " + ".join(f"{v:.1f} ({k})" for k, v in per_page.items()) + " ms",
+         f"{total_ms:.1f} ms, processor {per_page['processor'] / total_ms:.0%}"),
         ("stories to index", f"{r} pages/s × {f['stories_per_page']:.2f} stories/page", f"{stories:,.0f} stories/s"),
         ("processor processes (1 core each)", f"{r} × {proc_ms:.1f} ms ÷ {UTILISATION:.0%}", f"{proc}"),
         ("`newsmon.raw-pages` partitions", f"≥ 2 × {proc} processors (room to double), power of 2", f"{raw_parts}"),
@@ -81,8 +86,9 @@ def sizing(f: dict[str, float]) -> list[tuple[str, str, str]]:
                               f"{stories:,.0f} ÷ {f['idx_rate']:,.0f} docs/s per process)", f"{idx}"),
         ("alerter processes", f"{stories:,.0f} × {f['alr_cpu_ms']:.2f} ms ÷ {UTILISATION:.0%}", f"{alr}"),
         ("`newsmon.articles` partitions", "≥ 2 × max(indexers, alerters), power of 2", f"{art_parts}"),
-        ("crawler workers, politeness off", f"{r * 60:,} pages/min ÷ {f['crawl_ppm']:,.0f} pages/min per worker",
-         f"{workers_off}"),
+        ("crawler workers, politeness off", f"{r * 60:,} pages/min ÷ {f['crawl_ppm']:,.0f} pages/min per worker "
+                                            f"(one site's delay-0 rate; a worker's 10 sites at once may do more)",
+         f"≤ {workers_off}"),
         ("crawler workers, politeness on", f"{r * 60:,} ÷ ({SOURCES_PER_WORKER} sites × {60 / POLITE_DELAY_S:.0f} "
                                            f"fetches/min ÷ {f['fetches_per_page']:.2f} fetches/page = "
                                            f"{polite_ppm:,.0f} pages/min per worker)", f"{workers_on}"),
