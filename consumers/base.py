@@ -215,7 +215,13 @@ class Consumer(ABC):
         backoff = 1.0
         try:
             while not self._stop.is_set():
-                polled = self._consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.batch_size)
+                try:
+                    polled = self._consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.batch_size)
+                except KafkaError as exc:  # broker or coordinator away; nothing was consumed
+                    log.warning("%s: poll failed (%s: %s); polling again in %.0fs", self.name, type(exc).__name__,
+                                exc, backoff)
+                    backoff = self._pause(backoff)
+                    continue
                 batch = [Message.from_record(r) for records in polled.values() for r in records]
                 if not batch:
                     self.on_idle()
@@ -224,14 +230,13 @@ class Consumer(ABC):
                     continue
                 try:
                     self.handle_batch(batch)
+                    self._commit()
                 except TransientError as exc:
                     self.stats.retries += 1
                     log.warning("%s: %s; retrying the batch in %.0fs", self.name, exc, backoff)
                     self._rewind(batch)
-                    self._stop.wait(backoff)
-                    backoff = min(backoff * 2, 30.0)
+                    backoff = self._pause(backoff)
                     continue
-                self._consumer.commit()  # synchronous: after this returns, the batch is done
                 backoff = 1.0
                 self.stats.batches += 1
                 self.stats.consumed += len(batch)
@@ -243,13 +248,30 @@ class Consumer(ABC):
             self._shutdown()
         return self.stats
 
+    def _commit(self) -> None:
+        """Synchronous: after this returns, the batch is done. If the broker or the group coordinator
+        went away meanwhile (kafka-python then raises connection errors out of commit), or the group
+        rebalanced, the batch counts as not done and is redone (outputs are idempotent downstream)
+        rather than the stage dying."""
+        try:
+            self._consumer.commit()
+        except KafkaError as exc:
+            raise TransientError(f"commit failed: {type(exc).__name__}: {exc}") from exc
+
+    def _pause(self, backoff: float) -> float:
+        """Wait `backoff` seconds (less when stopped); the next, doubled backoff."""
+        self._stop.wait(backoff)
+        return min(backoff * 2, 30.0)
+
     def _rewind(self, batch: list[Message]) -> None:
         first: dict[TopicPartition, int] = {}
         for m in batch:
             tp = TopicPartition(m.topic, m.partition)
             first[tp] = min(first.get(tp, m.offset), m.offset)
+        assigned = self._consumer.assignment()
         for tp, offset in first.items():
-            self._consumer.seek(tp, offset)
+            if tp in assigned:  # after a rebalance, a partition now consumed elsewhere is redelivered there
+                self._consumer.seek(tp, offset)
 
     def _shutdown(self) -> None:
         try:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from kafka.errors import KafkaError
 from pydantic import ValidationError
 
 from consumers.base import Consumer, Message, Output, PoisonMessage, TransientError
@@ -82,8 +83,12 @@ class IndexerConsumer(Consumer):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                polled = self._consumer.poll(timeout_ms=max(1, int(remaining * 1000)),
-                                             max_records=self.sink.max_actions - self.sink.pending)
+                try:
+                    polled = self._consumer.poll(timeout_ms=max(1, int(remaining * 1000)),
+                                                 max_records=self.sink.max_actions - self.sink.pending)
+                except KafkaError as exc:  # broker away: stop lingering, write what the batch holds
+                    log.warning("indexer: poll failed while filling the bulk (%s: %s)", type(exc).__name__, exc)
+                    break
                 more = [Message.from_record(r) for records in polled.values() for r in records]
                 batch.extend(more)  # the base rewinds and commits this same list
                 result.merge(self._add_all(more, poisoned))
