@@ -36,6 +36,9 @@ from newsmon.schemas import stable_id
 # analysed up to the bound, the rest is ignored: the article is at the top.
 MAX_HTML_CHARS = 1_000_000   # HTML handed to extraction
 MAX_TEXT_CHARS = 300_000     # paragraph text analysed per page (HTML or plain text input)
+# Lone surrogates arrive through JSON escapes ("\ud800") but are not text: OpenCC, rjieba and lxml
+# take UTF-8 and fail on them, so they become U+FFFD on the way in.
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -66,7 +69,8 @@ def analyze_page(
     head_title, anchors, html_contacts = None, None, 0
     if html is not None:
         html = extract.decode_html(html) if isinstance(html, bytes) else html
-        page = extract.extract_page(html[:MAX_HTML_CHARS], url, hints)
+        html = _SURROGATES.sub("\ufffd", html[:MAX_HTML_CHARS])
+        page = extract.extract_page(html, url, hints)
         paragraphs, title, head_title = page.paragraphs, page.title, page.head_title
         published_at = published_at or page.published_at
         byline, outlet = page.byline, outlet or page.outlet
@@ -74,7 +78,8 @@ def analyze_page(
         anchors = spam_signals.anchor_texts(html[:MAX_HTML_CHARS])
         html_contacts = spam_signals.html_contact_hooks(html[:MAX_HTML_CHARS])
     else:
-        paragraphs, title, byline = normalize.split_paragraphs((text or "")[:MAX_TEXT_CHARS]), None, None
+        text = _SURROGATES.sub("\ufffd", (text or "")[:MAX_TEXT_CHARS])
+        paragraphs, title, byline = normalize.split_paragraphs(text), None, None
     paragraphs = _head(paragraphs, MAX_TEXT_CHARS)
 
     paragraphs = normalize.normalize_paragraphs(paragraphs)
