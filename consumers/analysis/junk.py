@@ -350,6 +350,7 @@ _HEADLINE_MIN_HAN = 8         # the copied headline a mirror glues its keywords 
 _STUFFED_TITLE_SEGMENTS = 4
 _LINK_FARM_MIN_LINKS = 8
 _LINK_FARM_SPAM_LINKS = 3
+_LINK_FARM_SPAM_SHARE = 0.25   # of all the page's links
 _LIST_SEPARATORS = re.compile(r"[|｜丨_\-—,，、/\s]+")
 _TITLE_SEGMENTS = re.compile(r"[_|｜丨\-—]+")
 
@@ -419,11 +420,13 @@ def _stuffed_title(title: str) -> bool:
 
 
 def _link_farm(anchors: list[str], prose_chars: int) -> bool:
-    """Many links, several of them to spam trades, on a page with little prose of its own."""
+    """Many links, a good share of them to spam trades, on a page with little prose of its own.
+    The share matters: a real portal's navigation and related-news sidebar carry dozens of links,
+    and a few of those are headlines about crack-downs on gambling, loans or fake invoices."""
     if len(anchors) < _LINK_FARM_MIN_LINKS or prose_chars >= _MIN_PROSE_CHARS:
         return False
     spam_links = sum(1 for a in anchors if spam_score(a).score >= 2)
-    return spam_links >= _LINK_FARM_SPAM_LINKS
+    return spam_links >= max(_LINK_FARM_SPAM_LINKS, _LINK_FARM_SPAM_SHARE * len(anchors))
 
 
 def page_spam_verdict(title: str | None, paragraphs: list[str], head_title: str | None = None,

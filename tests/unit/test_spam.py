@@ -110,3 +110,18 @@ def test_keywords_glued_to_a_copied_headline_and_link_farms():
     links = [f"{city}代开发票" for city in ["北京", "上海", "广州", "深圳", "杭州", "南京", "成都", "重庆"]]
     assert page_spam_verdict("友情链接", ["本站每日更新。"], anchors=links).spam
     assert page_spam_verdict("友情链接", ["本站每日更新。"], anchors=["首页", "新闻", "体育"] * 3).spam is False
+
+
+def test_a_portal_sidebar_with_crackdown_headlines_is_not_a_link_farm():
+    """A short real story on a portal page: 60 navigation links and a related-news sidebar in which a
+    few headlines report crack-downs on fake invoices, game cheats and loans (found as a false alarm
+    when the benchmark wrapped real corpus stories in portal pages)."""
+    nav = [f"栏目{i}" for i in range(60)]
+    sidebar = ["阜阳税警联合破获虚开发票案 涉案金额超5亿元", "绵阳警方侦破一起制售游戏外挂案",
+               "仪陇农商银行推出“整村授信” 农户贷款无抵押当天放款", "澳门上月博彩毛收入按年增一成",
+               "市区新增三条公交线路", "全市秋粮收购进度过半"]
+    story = ["本报讯 今年以来，鼓楼区对全区工作群进行清理，共解散各类工作群126个。",
+             "区里明确，不得要求社区干部在群内“秒回”，不以群内发言次数论考核。"]
+    assert page_spam_verdict("鼓楼区清理工作群126个", story, anchors=nav + sidebar).spam is False
+    farm = [f"{city}代开发票" for city in ["北京", "上海", "广州", "深圳", "杭州", "南京", "成都", "重庆"]]
+    assert page_spam_verdict("友情链接", ["本站每日更新。"], anchors=farm + nav[:16]).spam
