@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11, Java 17, Maven):
 #   make demo   – install into .venv, start the local Kafka + Elasticsearch, run the whole service once (newsmon demo)
 #   make test   – install into .venv, lint, run the test suite (it starts the local stack itself)
+# and, beyond the set-up:
 #   make bench  – every benchmark against the local stack: one table, JSON in benchmarks/results/latest.json
 VENV ?= .venv
 PYTHON ?= python3
