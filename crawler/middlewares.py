@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.response import response_status_message
 from twisted.internet import task, threads
@@ -35,51 +35,81 @@ ROLE_NAV = "nav"
 
 
 class PrivateAddressBlocked(IgnoreRequest):
-    """The target resolves to an address the crawler must not reach."""
+    """The target is not an http(s) URL, or resolves to an address the crawler must not reach."""
 
 
 def _forbidden(ip: str) -> bool:
     addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped   # ::ffff:127.0.0.1 is 127.0.0.1
     return not addr.is_global or addr.is_multicast
+
+
+def _resolve(host: str) -> list[str]:
+    return [sockaddr[0] for *_, sockaddr in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)]
 
 
 class PrivateNetworkGuard:
     """Runs before every download, including robots.txt and each redirect hop, because Scrapy
-    sends those through the whole middleware chain again. Resolution is cached per host for the
-    crawl, so a host cannot answer differently between the check and the download."""
+    sends those through the whole middleware chain again. Refuses any scheme but http(s), and any
+    host that resolves to a loopback, private, link-local, reserved or multicast address — unless
+    the crawl allows private networks (tests and the demo site: NEWSMON_CRAWL_ALLOW_PRIVATE_NETWORKS)
+    or the source does (`allow_private_network`, an intranet outlet: only the hosts of its start
+    URLs, so a link or redirect to another name is still checked). Resolution is cached per host for the crawl, so a host
+    cannot answer differently between the check and the download."""
 
-    def __init__(self, allow_private: bool, stats):
+    def __init__(self, allow_private: bool, stats, resolve=_resolve):
         self.allow_private = allow_private
         self.stats = stats
+        self.resolve = resolve
         self._verdicts: dict[str, str | None] = {}
 
     @classmethod
     def from_crawler(cls, crawler):
-        allow = crawler.settings.getbool("NEWSMON_ALLOW_PRIVATE_NETWORKS")
-        if allow:
-            raise NotConfigured  # tests and the demo site on 127.0.0.1
-        return cls(allow, crawler.stats)
+        guard = cls(crawler.settings.getbool("NEWSMON_ALLOW_PRIVATE_NETWORKS"), crawler.stats)
+        guard.crawler = crawler
+        return guard
 
     async def process_request(self, request: Request, spider=None):
-        host = urlsplit(request.url).hostname or ""
-        if host not in self._verdicts:
-            self._verdicts[host] = await maybe_deferred_to_future(threads.deferToThread(self._check, host))
-        reason = self._verdicts[host]
+        spider = spider or getattr(getattr(self, "crawler", None), "spider", None)
+        source = getattr(spider, "source", None)
+        reason = await maybe_deferred_to_future(threads.deferToThread(self.verdict, request.url, source))
         if reason:
             self.stats.inc_value("newsmon/private_blocked")
-            raise PrivateAddressBlocked(f"refused {request.url}: {reason}")
+            raise PrivateAddressBlocked(f"refused {request.url[:200]}: {reason}")
         return None
 
-    @staticmethod
-    def _check(host: str) -> str | None:
+    def verdict(self, url: str, source=None) -> str | None:
+        """Why `url` must not be fetched for `source`, or None. Blocking (DNS): call off the reactor."""
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https"):
+            return f"scheme {parts.scheme or '(none)'!r} is not http or https"
+        host = (parts.hostname or "").rstrip(".")
+        if not host:
+            return "no host"
+        if self.allow_private or _source_allows(source, host):
+            return None
+        if host not in self._verdicts:
+            self._verdicts[host] = self._check(host)
+        return self._verdicts[host]
+
+    def _check(self, host: str) -> str | None:
         try:
-            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+            addresses = self.resolve(host)
         except OSError:
             return None  # unresolvable: let the download report the DNS error itself
-        for *_, sockaddr in infos:
-            if _forbidden(sockaddr[0]):
-                return f"{host} resolves to non-public address {sockaddr[0]}"
+        for ip in addresses:
+            if _forbidden(ip):
+                return f"{host} resolves to non-public address {ip}"
         return None
+
+
+def _source_allows(source, host: str) -> bool:
+    """Only the hosts the analyst named in the start URLs: a link or redirect to any other name,
+    even inside the allowed domains, is checked like everywhere else."""
+    if source is None or not getattr(source, "allow_private_network", False):
+        return False
+    return host in {(urlsplit(u).hostname or "").rstrip(".") for u in source.start_urls}
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

@@ -189,6 +189,9 @@ class Source(_Strict):
         None, description="count editions back from this date instead of today (archives, the fixture site)")
     refresh_after: int | None = Field(
         None, description="re-fetch a published article after this long; re-published only if it changed")
+    allow_private_network: bool = Field(
+        False, description="fetch the hosts of the start URLs even when they resolve to a private or loopback "
+                           "address (an intranet outlet); links and redirects to other hosts are still checked")
     enabled: bool = True
     verified: bool = Field(True, description="false: best known URLs, not yet confirmed reachable")
     notes: str | None = None
