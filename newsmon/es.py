@@ -1,4 +1,5 @@
-"""Elasticsearch client from settings (URL, basic auth or API key, CA certs)."""
+"""Elasticsearch client from settings (URL, basic auth or API key, TLS: CA bundle, verification,
+client certificate). Credentials in the URL (https://user:pass@host) are passed on by the client."""
 
 from __future__ import annotations
 
@@ -18,5 +19,13 @@ def make_es(settings: Settings, **overrides: Any) -> Elasticsearch:
         kwargs["basic_auth"] = (settings.es_username, password)
     if settings.es_ca_certs:
         kwargs["ca_certs"] = str(settings.es_ca_certs)
+    if settings.es_url.startswith("https://"):
+        kwargs["verify_certs"] = settings.es_verify_certs
+        if not settings.es_verify_certs:
+            kwargs["ssl_show_warn"] = False   # said once in the settings, not on every request
+    if settings.es_client_cert:
+        kwargs["client_cert"] = str(settings.es_client_cert)
+    if settings.es_client_key:
+        kwargs["client_key"] = str(settings.es_client_key)
     kwargs.update(overrides)
     return Elasticsearch(settings.es_url, **kwargs)

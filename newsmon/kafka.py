@@ -41,8 +41,14 @@ def client_config(settings: Settings) -> dict[str, Any]:
         cfg["sasl_plain_username"] = settings.kafka_sasl_username
         if settings.kafka_sasl_password is not None:
             cfg["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
-    if settings.kafka_ssl_cafile:
-        cfg["ssl_cafile"] = str(settings.kafka_ssl_cafile)
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        cfg["ssl_check_hostname"] = settings.kafka_ssl_check_hostname
+        for option in ("cafile", "certfile", "keyfile"):
+            path = getattr(settings, f"kafka_ssl_{option}")
+            if path:
+                cfg[f"ssl_{option}"] = str(path)
+        if settings.kafka_ssl_password is not None:
+            cfg["ssl_password"] = settings.kafka_ssl_password.get_secret_value()
     return cfg
 
 

@@ -41,7 +41,11 @@ class Settings(BaseSettings):
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
-    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_cafile: Path | None = Field(None, description="CA bundle (PEM) that signed the brokers' certificates")
+    kafka_ssl_certfile: Path | None = Field(None, description="client certificate (PEM) for mutual TLS")
+    kafka_ssl_keyfile: Path | None = Field(None, description="private key (PEM) of the client certificate")
+    kafka_ssl_password: SecretStr | None = Field(None, description="password of an encrypted client key")
+    kafka_ssl_check_hostname: bool = Field(True, description="check the broker's certificate names its host")
     kafka_partitions: int = Field(3, ge=1, le=1000, description="Partitions for topics newsmon creates")
 
     # --- Elasticsearch -----------------------------------------------------------------------
@@ -49,7 +53,10 @@ class Settings(BaseSettings):
     es_username: str | None = None
     es_password: SecretStr | None = None
     es_api_key: SecretStr | None = None
-    es_ca_certs: Path | None = None
+    es_ca_certs: Path | None = Field(None, description="CA bundle (PEM) that signed the node's certificate")
+    es_verify_certs: bool = Field(True, description="verify the node's TLS certificate (keep on outside tests)")
+    es_client_cert: Path | None = Field(None, description="client certificate (PEM) for mutual TLS")
+    es_client_key: Path | None = Field(None, description="private key (PEM) of the client certificate")
     es_request_timeout: float = Field(30.0, gt=0)
     dedup_store: Literal["elasticsearch", "memory"] = Field(
         "elasticsearch", description="Where the processor keeps near-duplicate clusters: `elasticsearch` "
