@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
 
 from newsmon.kafka import dumps, ensure_topics, make_consumer, make_producer
 from newsmon.schemas import DeadLetter
@@ -136,8 +136,7 @@ class Consumer(ABC):
                                  {"traceback": traceback.format_exc(limit=8)})
                 continue
             for out in outputs:
-                futures.append(self.producer.send(self.settings.topic(out.topic), key=out.key.encode(),
-                                                  value=dumps(out.value)))
+                futures.append(self._send(self.settings.topic(out.topic), out.key, dumps(out.value)))
         self._wait(futures)
         self.stats.produced += len(futures)
 
@@ -176,11 +175,19 @@ class Consumer(ABC):
             letter.payload = payload[:keep]
             letter.details = {**letter.details, "payload_truncated": True, "payload_bytes": len(msg.value)}
             value = dumps(letter.model_dump(mode="json"))
-        fut = self.producer.send(self.settings.topic(TOPIC_DEAD_LETTER), key=(msg.key or "").encode(), value=value)
+        fut = self._send(self.settings.topic(TOPIC_DEAD_LETTER), msg.key or "", value)
         self._wait([fut])
         self.stats.dead_lettered += 1
         self.stats.by_reason[reason] = self.stats.by_reason.get(reason, 0) + 1
         log.warning("%s: dead-lettered %s[%d]@%d: %s", self.name, msg.topic, msg.partition, msg.offset, reason)
+
+    def _send(self, topic: str, key: str, value: bytes):
+        """Queue one message; the producer first waits for the topic's metadata (max_block_ms), and a
+        broker still away by then is a TransientError: the batch is redone later."""
+        try:
+            return self.producer.send(topic, key=key.encode(), value=value)
+        except KafkaTimeoutError as exc:
+            raise TransientError(f"produce failed: {exc}") from exc
 
     def _wait(self, futures) -> None:
         if not futures:

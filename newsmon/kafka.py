@@ -35,6 +35,9 @@ def client_config(settings: Settings) -> dict[str, Any]:
         "bootstrap_servers": [s.strip() for s in settings.kafka_bootstrap.split(",")],
         "security_protocol": settings.kafka_security_protocol,
         "client_id": "newsmon",
+        # kafka-python backs off up to 30 s between reconnects, which leaves a stage idle long after a
+        # restarted broker is back; the Java client's default is 1 s
+        "reconnect_backoff_max_ms": 2000,
     }
     if settings.kafka_sasl_mechanism:
         cfg["sasl_mechanism"] = settings.kafka_sasl_mechanism
