@@ -77,8 +77,10 @@ class Stage:
         return self.proc.returncode
 
     def output(self, lines: int = 30) -> str:
+        """The last lines of the stage's own output (the Kafka client's reconnect chatter left out)."""
         text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+        own = [ln for ln in text.splitlines() if " kafka." not in ln and ln.strip() and not ln.startswith(" ")]
+        return "\n".join(own[-lines:])
 
     def count(self, needle: str) -> int:
         return self.log.read_text(encoding="utf-8", errors="replace").count(needle) if self.log.exists() else 0

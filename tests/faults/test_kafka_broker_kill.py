@@ -23,9 +23,10 @@ def test_broker_kill_9_mid_stream_every_page_indexed_once_or_dead_lettered(fault
     s = fault_settings
     ensure_topics(s)
     published = raw_pages(seeds_dir, s.namespace, PAGES, invalid_json=12, invalid_message=8)
-    processor, indexer = stages("processor"), stages("indexer")
-    processor.wait_consuming()
-    indexer.wait_consuming()
+    # two processors of one group (the topic has 3 partitions): the stage scaled out, as deployed
+    processors, indexer = [stages("processor"), stages("processor")], stages("indexer")
+    for stage in (*processors, indexer):
+        stage.wait_consuming()
     publisher = Publisher(s, TOPIC_RAW_PAGES, [(p.key, p.value) for p in published], per_second=80).start()
 
     wait_until(lambda: publisher.sent >= PAGES // 3, 60, "a third of the pages published")
@@ -45,9 +46,10 @@ def test_broker_kill_9_mid_stream_every_page_indexed_once_or_dead_lettered(fault
         lambda: raw.lag(groups[0]) == 0 and articles.lag(groups[1]) == 0 and articles.end(), 300,
         "processor and indexer caught up",
         lambda: (f"raw-pages lag {raw.lag(groups[0])}, articles lag {articles.lag(groups[1])} {raw.error}\n"
-                 f"--- processor\n{processor.output()}\n--- indexer\n{indexer.output()}"), interval=1)
-    assert processor.alive and indexer.alive, f"{processor.output()}\n{indexer.output()}"
-    assert processor.stop() == 0 and indexer.stop() == 0, f"{processor.output()}\n{indexer.output()}"
+                 + "".join(f"--- {st.name}\n{st.output()}\n" for st in (*processors, indexer))), interval=1)
+    for stage in (*processors, indexer):
+        assert stage.alive, f"{stage.name} died:\n{stage.output()}"
+        assert stage.stop() == 0, f"{stage.name}:\n{stage.output()}"
     raw.close()
     articles.close()
 
