@@ -43,7 +43,8 @@ def test_processor_kill_9_mid_batch_redelivers_and_each_story_is_indexed_once(fa
     last = {"committed": None, "stories": 0}
 
     def mid_batch() -> bool:
-        committed, on_topic = raw.committed(group), articles.end()
+        on_topic = articles.end()          # first: a commit after this read cannot have covered them
+        committed = raw.committed(group)
         if committed is None or on_topic is None:
             return False
         if committed != last["committed"]:
