@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import signal
 import threading
 import time
@@ -70,10 +71,27 @@ class Message:
 
     def json(self) -> Any:
         try:
-            return json.loads(self.value)
+            data = json.loads(self.value)
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             # RecursionError: "[[[[..." nested deeper than the parser goes is not JSON we can read either
             raise PoisonMessage("invalid_json", f"message value is not JSON: {exc}") from None
+        # A "\ud800" escape decodes to a lone surrogate, which no UTF-8 library (OpenCC, jieba, lxml)
+        # and no JSON writer of ours takes: every stage gets U+FFFD instead.
+        return _scrub_surrogates(data) if _SURROGATE_ESCAPE.search(self.value) else data
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scrub_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_scrub_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_scrub_surrogates(k): _scrub_surrogates(v) for k, v in value.items()}
+    return value
 
 
 @dataclass(slots=True)
