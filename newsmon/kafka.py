@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaTimeoutError, TopicAlreadyExistsError
 
 from newsmon.settings import (
     TOPIC_ARTICLES,
@@ -55,6 +56,43 @@ def client_config(settings: Settings) -> dict[str, Any]:
     return cfg
 
 
+class KafkaConnectError(KafkaTimeoutError):
+    """The cluster could not be reached or refused us; the message says why in one line. Still a
+    KafkaTimeoutError, so callers that retry an unreachable broker keep doing so."""
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.reasons: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.reasons.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def explain_connection_errors(settings: Settings):
+    """kafka-python reports a wrong password or an untrusted certificate only in its log and then
+    says "Unable to bootstrap" after a timeout: keep the log's last reason and put it in the error."""
+    collect = _Collect()
+    logger = logging.getLogger("kafka")
+    logger.addHandler(collect)
+    try:
+        yield
+    except KafkaTimeoutError as exc:
+        # "Bootstrap connection to bootstrap-0 failed: <the cause> (backoff 1.75 secs)"
+        causes = [r for r in collect.reasons if " failed: " in r and not r.startswith("Bootstrap failed")]
+        reason = re.sub(r"\s*\(backoff [^)]*\)$", "", causes[-1].split(" failed: ", 1)[1]) if causes else str(exc)
+        if "disconnected" in reason and settings.kafka_security_protocol.startswith("SASL"):
+            # a refused SASL login shows up client-side only as the broker hanging up
+            reason += (f" (the broker hung up during the {settings.kafka_sasl_mechanism} login: check "
+                       f"NEWSMON_KAFKA_SASL_USERNAME={settings.kafka_sasl_username!r} and its password)")
+        raise KafkaConnectError(f"cannot connect to Kafka at {settings.kafka_bootstrap} "
+                                f"({settings.kafka_security_protocol}): {reason}") from None
+    finally:
+        logger.removeHandler(collect)
+
+
 def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
     """A producer that loses nothing: acks from all in-sync replicas, retries, idempotence,
     gzip (raw pages are large HTML)."""
@@ -69,7 +107,8 @@ def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
         "delivery_timeout_ms": 120_000,
     }
     cfg.update(overrides)
-    return KafkaProducer(**cfg)
+    with explain_connection_errors(settings):
+        return KafkaProducer(**cfg)
 
 
 def make_consumer(settings: Settings, group_id: str, topics: Iterable[str] = (), **overrides: Any) -> KafkaConsumer:
@@ -83,7 +122,8 @@ def make_consumer(settings: Settings, group_id: str, topics: Iterable[str] = (),
         "fetch_max_bytes": 64 * 1024 * 1024,
     }
     cfg.update(overrides)
-    consumer = KafkaConsumer(**cfg)
+    with explain_connection_errors(settings):
+        consumer = KafkaConsumer(**cfg)
     topics = list(topics)
     if topics:
         consumer.subscribe(topics)
@@ -91,7 +131,8 @@ def make_consumer(settings: Settings, group_id: str, topics: Iterable[str] = (),
 
 
 def make_admin(settings: Settings, **overrides: Any) -> KafkaAdminClient:
-    return KafkaAdminClient(**(client_config(settings) | {"request_timeout_ms": 15_000} | overrides))
+    with explain_connection_errors(settings):
+        return KafkaAdminClient(**(client_config(settings) | {"request_timeout_ms": 15_000} | overrides))
 
 
 def ensure_topics(settings: Settings, names: Iterable[str] = STANDARD_TOPICS, partitions: int | None = None) -> list[str]:
