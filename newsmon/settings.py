@@ -138,6 +138,11 @@ class Settings(BaseSettings):
         return f"{self.namespace}-{name}" if self.namespace else name
 
     @property
+    def es_url_shown(self) -> str:
+        """es_url without user:password@, for messages and logs."""
+        return _strip_url_credentials(self.es_url)
+
+    @property
     def crawler_user_agent(self) -> str:
         return self.user_agent.format(contact_url=self.contact_url)
 

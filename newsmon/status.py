@@ -160,10 +160,10 @@ def elasticsearch_figures(settings: Settings, status: Status, *, window: int = W
     try:
         health = es.options(request_timeout=5).cluster.health()
     except Exception as exc:
-        status.health.append(Health("elasticsearch", False, f"not reachable at {settings.es_url}: {_short(exc)}"))
+        status.health.append(Health("elasticsearch", False, f"not reachable at {settings.es_url_shown}: {_short(exc)}"))
         return
     status.health.append(Health("elasticsearch", health["status"] != "red",
-                                f"cluster {health['status']} at {settings.es_url}"))
+                                f"cluster {health['status']} at {settings.es_url_shown}"))
     try:
         articles = settings.index(INDEX_ARTICLES)
         status.documents = {

@@ -31,7 +31,7 @@ def _es():
     try:
         es.cluster.health(timeout="5s")
     except EsConnectionError:
-        raise CliError(f"cannot reach Elasticsearch at {s.es_url} (start it with: newsmon stack up)") from None
+        raise CliError(f"cannot reach Elasticsearch at {s.es_url_shown} (start it with: newsmon stack up)") from None
     return es
 
 

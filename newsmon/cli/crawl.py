@@ -63,7 +63,7 @@ def _registry():
     try:
         registry.ensure_index()
     except EsConnectionError:
-        raise CliError(f"cannot reach Elasticsearch at {s.es_url} (start it with: newsmon stack up)") from None
+        raise CliError(f"cannot reach Elasticsearch at {s.es_url_shown} (start it with: newsmon stack up)") from None
     return registry
 
 

@@ -40,7 +40,7 @@ def _registry() -> SourceRegistry:
     try:
         registry.ensure_index()
     except EsConnectionError:
-        raise CliError(f"cannot reach Elasticsearch at {s.es_url} (start it with: newsmon stack up)") from None
+        raise CliError(f"cannot reach Elasticsearch at {s.es_url_shown} (start it with: newsmon stack up)") from None
     return registry
 
 
