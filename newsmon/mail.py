@@ -83,7 +83,7 @@ def campaign_subject(campaign: dict[str, Any]) -> str:
 
 def format_value(value: float, unit: str) -> str:
     number = f"{int(value)}" if float(value).is_integer() else f"{value:g}"
-    return f"{number}{unit or ''}"
+    return f"{number}{one_line(unit, 20)}"
 
 
 def local_date(iso: str | None) -> str:
@@ -218,6 +218,7 @@ def _page(title: str, intro_html: str, body_html: str, footer_html: str) -> str:
 
 
 def _footer(email: str, why: str) -> tuple[str, str]:
+    email, why = one_line(email, 200), one_line(why, 300)   # a query may hold line breaks
     text = (f"你收到这封邮件是因为 {email} 订阅了 newsmon 减负行动提醒({why})。\n"
             f"退订: newsmon alerts unsubscribe {email}    暂停: newsmon alerts pause {email}")
     html_ = (f"你收到这封邮件是因为 {esc(email)} 订阅了 newsmon 减负行动提醒({esc(why)})。<br>"
