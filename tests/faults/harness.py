@@ -58,6 +58,13 @@ class Stage:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def pause(self) -> None:
+        """SIGSTOP: frozen where it is, sending nothing (a commit not on the wire yet never is)."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.proc.send_signal(signal.SIGCONT)
+
     def kill(self) -> None:
         """kill -9: no clean shutdown, no final commit."""
         self.proc.send_signal(signal.SIGKILL)

@@ -6,6 +6,7 @@ they came from, so counted by those, dead-letter holds each poison message once.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import pytest
@@ -38,23 +39,34 @@ def test_processor_kill_9_mid_batch_redelivers_and_each_story_is_indexed_once(fa
     raw, articles = Offsets(s, TOPIC_RAW_PAGES), Offsets(s, TOPIC_ARTICLES)
     group = s.topic("newsmon-processor")
 
-    # Mid-batch: a batch has been committed before, and since the last commit the processor has put
-    # stories on newsmon.articles for pages whose offsets are not committed yet.
-    last = {"committed": None, "stories": 0}
-
-    def mid_batch() -> bool:
-        on_topic = articles.end()          # first: a commit after this read cannot have covered them
+    # Mid-batch: the processor has put stories on newsmon.articles for pages whose offsets it has
+    # not committed. It analyses a whole batch, then produces and commits within a fraction of a
+    # second, so it is frozen (SIGSTOP) when new stories show up, and killed only if a moment later
+    # (an OffsetCommit already on the wire lands) the commit has still not moved.
+    killed_at = None
+    baseline = {"committed": -1, "stories": 0}
+    deadline = time.monotonic() + 240
+    while killed_at is None:
+        assert time.monotonic() < deadline and first.alive, f"never caught mid-batch\n{first.output()}"
         committed = raw.committed(group)
+        on_topic = articles.end()        # read after the commit: holds every story of committed pages
         if committed is None or on_topic is None:
-            return False
-        if committed != last["committed"]:
-            last.update(committed=committed, stories=on_topic)
-            return False
-        return 0 < committed < PAGES and on_topic - last["stories"] >= 5
-
-    wait_until(mid_batch, 240, "processor in the middle of a batch", first.output, interval=0.05)
-    first.kill()
-    committed_at_kill, stories_at_kill = raw.committed(group), articles.end()
+            time.sleep(0.01)
+            continue
+        if committed != baseline["committed"]:
+            baseline.update(committed=committed, stories=on_topic)
+            continue
+        if not (0 < committed < PAGES and on_topic > baseline["stories"]):
+            time.sleep(0.01)
+            continue
+        first.pause()
+        time.sleep(0.3)
+        if raw.committed(group) == committed:
+            first.kill()
+            killed_at = (committed, on_topic)
+        else:
+            first.resume()
+    committed_at_kill, stories_at_kill = killed_at
     second = stages("processor")
     indexer_group = s.topic("newsmon-indexer")
     drained = wait_until(
