@@ -177,18 +177,6 @@ def wait_until(predicate, timeout: float, interval: float = 0.2) -> bool:
     return predicate()
 
 
-def read_topic(settings: Settings, topic: str, timeout_ms: int = 3000) -> list:
-    """Every record of a topic of the namespace, from the beginning (a reader group of the run's own)."""
-    from newsmon.kafka import make_consumer
-
-    consumer = make_consumer(settings, settings.topic(f"bench-reader-{topic}"), [settings.topic(topic)],
-                             consumer_timeout_ms=timeout_ms)
-    try:
-        return list(consumer)
-    finally:
-        consumer.close()
-
-
 @contextmanager
 def child(command: list[str], env: dict[str, str], log: Path):
     """A child process with its output in `log`; stopped (SIGTERM, then SIGKILL) on the way out."""

@@ -20,8 +20,9 @@ import json
 import time
 from datetime import datetime
 
-from benchmarks.common import Context, ProcessWatch, child, newsmon_command, read_topic, row, wait_until
+from benchmarks.common import Context, ProcessWatch, child, newsmon_command, row, wait_until
 from crawler.demo_site import fixture_sources_yaml
+from newsmon.kafka import read_topic
 from newsmon.mailcatcher import free_port
 from newsmon.settings import TOPIC_RAW_PAGES
 

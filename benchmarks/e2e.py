@@ -48,14 +48,13 @@ from benchmarks.common import (
     child,
     newsmon_command,
     percentile,
-    read_topic,
     row,
     wait_until,
 )
 from benchmarks.pages import PoolPage, page_pool
 from benchmarks.probes import GroupLag, SearchableWatch, topic_bytes_on_disk
 from newsmon.es import make_es
-from newsmon.kafka import STANDARD_TOPICS, dumps, ensure_topics, make_producer
+from newsmon.kafka import STANDARD_TOPICS, dumps, ensure_topics, make_producer, read_topic
 from newsmon.mailcatcher import MailCatcher
 from newsmon.schemas import RawPage
 from newsmon.settings import INDEX_ARTICLES, TOPIC_ARTICLES, TOPIC_DEAD_LETTER, TOPIC_RAW_PAGES, Settings

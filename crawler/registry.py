@@ -126,6 +126,18 @@ class SourceRegistry:
         self.es.index(index=self.index, id=source.id, document=source.to_document(), refresh="wait_for")
         return source
 
+    def put(self, source: Source) -> bool:
+        """Add a source, or replace an existing one's definition while keeping its history (when it
+        was added, its last crawl and request), as `source import --update` and the demo do.
+        Returns True when the source was new."""
+        if not self.exists(source.id):
+            self.add(source)
+            return True
+        old = self.get(source.id)
+        source.added_at, source.last_crawl, source.last_requested_at = old.added_at, old.last_crawl, old.last_requested_at
+        self.save(source)
+        return False
+
     def update(self, source_id: str, changes: dict[str, Any]) -> Source:
         """Apply field changes to a stored source and re-validate the whole record."""
         current = self.get(source_id)

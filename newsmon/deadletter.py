@@ -7,9 +7,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from kafka import KafkaConsumer, TopicPartition
-
-from newsmon.kafka import client_config, ensure_topics, make_producer
+from newsmon.kafka import ensure_topics, make_producer, read_topic
 from newsmon.schemas import DeadLetter
 from newsmon.settings import TOPIC_DEAD_LETTER, Settings
 
@@ -33,29 +31,12 @@ class Letter:
 def read_dead_letters(settings: Settings, timeout_s: float = 10.0) -> Iterator[Letter]:
     """Every dead letter from the beginning of the topic up to its current end (no consumer group:
     reading does not move anybody's offsets)."""
-    topic = ensure_topics(settings, [TOPIC_DEAD_LETTER])[0]
-    consumer = KafkaConsumer(**client_config(settings), group_id=None, enable_auto_commit=False,
-                             consumer_timeout_ms=int(timeout_s * 1000))
-    try:
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        end = consumer.end_offsets(parts)
-        remaining = {tp for tp in parts if end[tp] > 0}
-        while remaining:
-            polled = consumer.poll(timeout_ms=int(timeout_s * 1000))
-            if not polled:
-                break
-            for tp, records in polled.items():
-                for r in records:
-                    try:
-                        yield Letter(r.partition, r.offset, DeadLetter.model_validate(json.loads(r.value)))
-                    except (ValueError, json.JSONDecodeError):
-                        continue  # not one of ours
-                    if r.offset + 1 >= end[tp]:
-                        remaining.discard(tp)
-    finally:
-        consumer.close()
+    ensure_topics(settings, [TOPIC_DEAD_LETTER])
+    for r in read_topic(settings, TOPIC_DEAD_LETTER, timeout_s):
+        try:
+            yield Letter(r.partition, r.offset, DeadLetter.model_validate(json.loads(r.value)))
+        except (ValueError, json.JSONDecodeError):
+            continue  # not one of ours
 
 
 def replay(settings: Settings, letters: list[Letter]) -> int:

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +55,6 @@ class DemoSummary:
     lag_left: int = 0
 
     def as_json(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
         return asdict(self)
 
 
@@ -139,12 +137,7 @@ def register_demo_inputs(settings: Settings) -> int:
     registry = SourceRegistry(settings)
     sources = load_sources_yaml(fixture_sources_yaml(f"http://127.0.0.1:{settings.demo_site_port}"))
     for src in sources:
-        if registry.exists(src.id):
-            old = registry.get(src.id)
-            src.added_at, src.last_crawl, src.last_requested_at = old.added_at, old.last_crawl, old.last_requested_at
-            registry.save(src)
-        else:
-            registry.add(src)
+        registry.put(src)
     store = SubscriptionStore(make_es(settings), settings)
     store.save(store.build(SUBSCRIBER, [], [], None, "instant"))
     return len(sources)

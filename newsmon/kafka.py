@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaTimeoutError, TopicAlreadyExistsError
 
@@ -159,6 +159,37 @@ def ensure_topics(settings: Settings, names: Iterable[str] = STANDARD_TOPICS, pa
 def _replication(admin: KafkaAdminClient) -> int:
     brokers = admin.describe_cluster().get("brokers", [])
     return min(3, max(1, len(brokers)))
+
+
+def read_topic(settings: Settings, base_topic: str, timeout_s: float = 20.0) -> list:
+    """Every record of a topic (namespace applied) from the beginning up to its end offsets at the
+    time of the call, read outside any consumer group, so reading moves nobody's offsets (the
+    dead-letter CLI, tests, benchmarks). Raises KafkaTimeoutError when those records do not arrive
+    within `timeout_s`."""
+    topic = settings.topic(base_topic)
+    consumer = KafkaConsumer(**client_config(settings), group_id=None, enable_auto_commit=False,
+                             max_partition_fetch_bytes=32 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024)
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        end = consumer.end_offsets(parts)
+        remaining = {tp for tp in parts if end[tp] > 0}
+        records = []
+        while remaining:
+            polled = consumer.poll(timeout_ms=int(timeout_s * 1000))
+            if not polled:
+                raise KafkaTimeoutError(f"{topic}: no records within {timeout_s:.0f}s, still waiting for "
+                                        f"partitions {sorted(tp.partition for tp in remaining)}")
+            for tp, batch in polled.items():
+                for r in batch:
+                    if r.offset < end[tp]:
+                        records.append(r)
+                    if r.offset + 1 >= end[tp]:
+                        remaining.discard(tp)
+        return records
+    finally:
+        consumer.close()
 
 
 def dumps(value: Any) -> bytes:

@@ -17,7 +17,7 @@ import typer
 app = typer.Typer(
     name="newsmon",
     help="Monitor Chinese regional news for grassroots burden-reduction (为基层减负) campaigns.\n\n"
-    "Example: newsmon stack up && newsmon demo",
+    "Example: newsmon demo   (then: newsmon search 微信工作群; newsmon run; newsmon status)",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

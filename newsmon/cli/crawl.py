@@ -11,7 +11,7 @@ from rich.live import Live
 from rich.table import Table
 
 from newsmon.cli import CliError
-from newsmon.cli._common import console, err_console, settings
+from newsmon.cli._common import console, err_console, parse_date, settings
 
 _COLUMNS = ("pages", "articles_new", "published", "skipped_seen", "errors")
 _HEADERS = {"pages": "pages", "articles_new": "new", "published": "published", "skipped_seen": "seen", "errors": "errors"}
@@ -44,13 +44,6 @@ def _parse_every(every: str | None) -> int | None:
         raise CliError(f"--every: {exc}") from None
 
 
-def _parse_date(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CliError(f"--date must be YYYY-MM-DD, got {value!r}") from None
 
 
 def _registry():
@@ -132,7 +125,7 @@ def crawl(
     if once and every:
         raise CliError("give either --once or --every, not both")
     interval = _parse_every(every)
-    today = _parse_date(day)
+    today = parse_date(day)
     registry = _registry()
     if interval is None:
         if not _crawl_cycle(registry, source_ids or [], crawl_all, today, as_json):

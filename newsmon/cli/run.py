@@ -42,7 +42,7 @@ def _live_table(sup: Supervisor, status: Status | None, started: float) -> Table
     return table
 
 
-def execute(opts: RunOptions, *, start_stack: bool, quiet: bool = False) -> RunResult:
+def execute(opts: RunOptions, *, start_stack: bool) -> RunResult:
     """Prepare the stack, run the service with live status, stop on SIGINT/SIGTERM."""
     s = settings()
     try:
@@ -56,22 +56,23 @@ def execute(opts: RunOptions, *, start_stack: bool, quiet: bool = False) -> RunR
     last_print = [0.0]
 
     def on_event(ev: dict) -> None:
-        if ev["event"] in ("exited", "killed") and not quiet:
+        if ev["event"] in ("exited", "killed"):
             code = f" with code {ev['code']}" if "code" in ev else ""
             again = f"; restart in {ev['restart_in_s']:.0f}s" if "restart_in_s" in ev else ""
             err_console.print(f"[yellow]{ev['process']} {ev['event']}{code}{again}[/]")
 
-    if not quiet and err_console.is_terminal:
+    if err_console.is_terminal:
         with Live(console=err_console, refresh_per_second=2, transient=False) as live:
             result = run_service(s, opts, stop=stop, on_event=on_event,
                                  on_tick=lambda sup, st: live.update(_live_table(sup, st, started)))
     else:
         def on_tick(sup: Supervisor, st: Status | None) -> None:
-            if quiet or time.monotonic() - last_print[0] < 10:
+            if time.monotonic() - last_print[0] < 10:
                 return
             last_print[0] = time.monotonic()
+            # not a terminal (a log, CI): one unwrapped line every 10 s
             err_console.print(f"[{time.monotonic() - started:.0f}s] " + " | ".join(
-                " ".join(line.split()) for line in stage_lines(sup, st)))
+                " ".join(line.split()) for line in stage_lines(sup, st)), soft_wrap=True, markup=False)
 
         result = run_service(s, opts, stop=stop, on_event=on_event, on_tick=on_tick)
     return result

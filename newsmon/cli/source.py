@@ -22,7 +22,7 @@ from crawler.source import (
     parse_source,
 )
 from newsmon.cli import CliError
-from newsmon.cli._common import console, err_console, settings
+from newsmon.cli._common import console, err_console, parse_date, settings
 
 source_app = typer.Typer(
     help="Manage the news sources the crawler follows (stored in Elasticsearch, shared by every host).\n\n"
@@ -302,12 +302,7 @@ def import_(file: Path = typer.Argument(..., metavar="FILE", help="YAML file; '-
     if existing and not update:
         raise CliError(f"already registered: {', '.join(existing)} (use --update to replace them)")
     for s in sources:
-        if s.id in existing:
-            old = registry.get(s.id)
-            s.added_at, s.last_crawl, s.last_requested_at = old.added_at, old.last_crawl, old.last_requested_at
-            registry.save(s)
-        else:
-            registry.add(s)
+        registry.put(s)
     console.print(f"imported {len(sources)} sources ({len(sources) - len(existing)} new, {len(existing)} updated)")
 
 
@@ -376,7 +371,7 @@ def test(
             source = _registry().get(target)
         except SourceError as exc:
             raise CliError(str(exc)) from None
-    today = _parse_date(day)
+    today = parse_date(day)
     s = settings()
     if source.type == "epaper":  # one edition is enough to judge the rules
         source = source.model_copy(update={"epaper_days": 1})
@@ -405,13 +400,6 @@ def test(
                       f"pages fetched {outcome.pages}, errors {outcome.errors}")
 
 
-def _parse_date(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CliError(f"--date must be YYYY-MM-DD, got {value!r}") from None
 
 
 def register(app: typer.Typer) -> None:

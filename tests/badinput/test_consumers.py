@@ -16,7 +16,7 @@ from kafka.errors import MessageSizeTooLargeError
 from crawler.runner import settings_env
 from newsmon.deadletter import read_dead_letters
 from newsmon.es import make_es
-from newsmon.kafka import ensure_topics, make_producer
+from newsmon.kafka import ensure_topics, make_producer, read_topic
 from newsmon.settings import TOPIC_ARTICLES, TOPIC_RAW_PAGES, Settings
 from search.indices import ARTICLES
 from tests.badinput.hostile import (
@@ -27,7 +27,7 @@ from tests.badinput.hostile import (
     raw_page_values,
     story_values,
 )
-from tests.badinput.topics import produce, read_topic
+from tests.badinput.topics import produce
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 NEWSMON = [sys.executable, "-m", "newsmon"]

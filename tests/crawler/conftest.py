@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from crawler.demo_site import FixtureSite
-from newsmon.kafka import make_admin, make_consumer
+from newsmon.kafka import make_admin, read_topic
 from newsmon.schemas import RawPage
 from newsmon.settings import TOPIC_RAW_PAGES, Settings
 
@@ -44,12 +44,4 @@ def crawl_settings(settings: Settings):
 
 def read_raw_pages(settings: Settings) -> list[tuple[str, RawPage]]:
     """Every message on the namespace's raw-pages topic, from the beginning: (key, page)."""
-    consumer = make_consumer(settings, f"test-reader-{uuid.uuid4().hex[:6]}", [settings.topic(TOPIC_RAW_PAGES)],
-                             consumer_timeout_ms=3000)
-    out = []
-    try:
-        for msg in consumer:
-            out.append((msg.key.decode(), RawPage.model_validate_json(msg.value)))
-    finally:
-        consumer.close()
-    return out
+    return [(r.key.decode(), RawPage.model_validate_json(r.value)) for r in read_topic(settings, TOPIC_RAW_PAGES)]

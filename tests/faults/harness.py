@@ -20,6 +20,7 @@ from kafka import KafkaConsumer, TopicPartition
 from newsmon.deadletter import Letter, read_dead_letters
 from newsmon.es import make_es
 from newsmon.kafka import client_config, make_admin, make_producer
+from newsmon.kafka import read_topic as kafka_read_topic
 from newsmon.settings import INDEX_ARTICLES, Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -273,21 +274,7 @@ def produce(settings: Settings, base_topic: str, messages: list[tuple[str, bytes
 
 def read_topic(settings: Settings, base_topic: str) -> list[tuple[str, bytes]]:
     """Every (key, value) on a topic from the beginning to its current end, outside any group."""
-    topic = settings.topic(base_topic)
-    consumer = KafkaConsumer(**client_config(settings), group_id=None, enable_auto_commit=False)
-    try:
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        end = consumer.end_offsets(parts)
-        out: list[tuple[str, bytes]] = []
-        deadline = time.monotonic() + 60
-        while any(consumer.position(tp) < end[tp] for tp in parts) and time.monotonic() < deadline:
-            for records in consumer.poll(timeout_ms=1000).values():
-                out.extend((r.key.decode(), r.value) for r in records)
-        return out
-    finally:
-        consumer.close()
+    return [(r.key.decode(), r.value) for r in kafka_read_topic(settings, base_topic, timeout_s=60)]
 
 
 def page_accounting(published_keys: set[str], docs: list[dict], dead: dict[str, set[str]]) -> dict[str, object]:

@@ -22,8 +22,7 @@ from crawler.middlewares import PrivateNetworkGuard
 from crawler.registry import SourceRegistry
 from crawler.runner import settings_env
 from crawler.source import SourceError, parse_source
-from newsmon.kafka import make_admin
-from tests.badinput.topics import read_topic
+from newsmon.kafka import make_admin, read_topic
 
 SCHEMES = ["file:///etc/passwd", "ftp://127.0.0.1/a.html", "gopher://127.0.0.1:70/_GET", "data:text/html,<p>x</p>",
            "javascript:alert(1)", "JavaScript:alert(1)", "mailto:a@example.org", "s3://bucket/key", "//no-scheme/x"]
