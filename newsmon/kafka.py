@@ -83,8 +83,9 @@ def explain_connection_errors(settings: Settings):
         # "Bootstrap connection to bootstrap-0 failed: <the cause> (backoff 1.75 secs)"
         causes = [r for r in collect.reasons if " failed: " in r and not r.startswith("Bootstrap failed")]
         reason = re.sub(r"\s*\(backoff [^)]*\)$", "", causes[-1].split(" failed: ", 1)[1]) if causes else str(exc)
-        if "disconnected" in reason and settings.kafka_security_protocol.startswith("SASL"):
-            # a refused SASL login shows up client-side only as the broker hanging up
+        if settings.kafka_security_protocol.startswith("SASL") and re.search(r"disconnected|timed out", reason, re.I):
+            # a refused SASL login shows up client-side as the broker hanging up, or (when it hangs
+            # up late in the bootstrap window) as the handshake request timing out
             reason += (f" (the broker hung up during the {settings.kafka_sasl_mechanism} login: check "
                        f"NEWSMON_KAFKA_SASL_USERNAME={settings.kafka_sasl_username!r} and its password)")
         raise KafkaConnectError(f"cannot connect to Kafka at {settings.kafka_bootstrap} "

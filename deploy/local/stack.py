@@ -224,7 +224,9 @@ class LocalStack:
         jvm = [java, f"-Xms{self.s.kafka_heap}", f"-Xmx{self.s.kafka_heap}", "-XX:+UseG1GC",
                f"-Dlog4j.configuration=file:{d / 'log4j.properties'}", "-cp", cp]
         fmt = subprocess.run(
-            [*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id_file.read_text().strip(),
+            [*jvm, "kafka.tools.StorageTool", "format",
+             # "=" form: a base64 id may start with "-", which the option parser would take for a flag
+             f"--cluster-id={cluster_id_file.read_text().strip()}",
              "-c", str(props), "--ignore-formatted"], capture_output=True, text=True, timeout=120)
         if fmt.returncode != 0:
             raise StackError("Kafka storage format failed", (fmt.stdout + fmt.stderr)[-3000:])

@@ -29,8 +29,11 @@ SCRAM_USER, SCRAM_PASSWORD = "newsmon-scram", "scram-pw-MARKER-9a2d"
 KEYSTORE_PASSWORD = "keystore-pw-3b7"
 
 
-def _run(*args: str, cwd: Path) -> None:
-    subprocess.run(args, cwd=cwd, check=True, capture_output=True, timeout=120)
+def _run(*args: str, cwd: Path | None = None) -> None:
+    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:   # say what failed: a bare CalledProcessError hides the tool's stderr
+        raise RuntimeError(f"{args[0]} {' '.join(args[1:3])} … exited {proc.returncode}: "
+                           f"{(proc.stderr or proc.stdout)[-2000:]}")
 
 
 def make_certificates(d: Path) -> tuple[Path, Path]:
@@ -72,10 +75,10 @@ class SecureKafka:
             "log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n\n")
         java = ["java", "-Xms256m", "-Xmx256m", f"-Dlog4j.configuration=file:{self.dir / 'log4j.properties'}",
                 "-cp", f"{self.kafka_home / 'libs'}/*"]
+        # passed as --cluster-id=…: a base64 id may start with "-", which would read as a flag
         cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        subprocess.run([*java, "kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(props),
-                        "--add-scram", f"SCRAM-SHA-256=[name={SCRAM_USER},password={SCRAM_PASSWORD}]"],
-                       check=True, capture_output=True, timeout=120)
+        _run(*java, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster}", "-c", str(props),
+             "--add-scram", f"SCRAM-SHA-256=[name={SCRAM_USER},password={SCRAM_PASSWORD}]")
         with open(self.dir / "kafka.out", "ab") as out:
             self.proc = subprocess.Popen([*java, "kafka.Kafka", str(props)], stdout=out, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.dir)
