@@ -128,7 +128,9 @@ def _strip_ethnic(name: str, suffix: str, nations: Iterable[str]) -> str:
         for nation in nations:
             if stem.endswith(nation) and len(stem) > len(nation):
                 stem, changed = stem[: -len(nation)], True
-        if stem.endswith("族") and len(stem) > 3:      # nation names written without 族 in the list
+        # nation names written without 族 in the list; only once no listed name matches, or
+        # 黔东南苗族侗族 would lose 侗族 and then the 族 of 苗族 before 苗族 is tried (黔东南苗)
+        if not changed and stem.endswith("族") and len(stem) > 3:
             stem, changed = stem[:-1], True
     return stem
 
@@ -169,8 +171,9 @@ def _short_forms(division: Division, nations: list[str]) -> tuple[list[str], lis
 def gazetteer() -> Gazetteer:
     """Load cpca's division table and build the mention automaton (once per process, ~30 ms)."""
     nations = [line.strip() for line in _cpca_resource("56_nations.csv").read_text("utf-8").splitlines()]
+    # longest first, then by name: set order changes with the hash seed, the short forms must not
     nations = sorted({n for n in nations if n} | {n[:-1] for n in nations if n.endswith("族") and len(n) > 2},
-                     key=len, reverse=True)
+                     key=lambda n: (-len(n), n))
     rows: dict[str, tuple[str, float | None, float | None]] = {}
     with _cpca_resource("adcodes.csv").open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):

@@ -312,7 +312,7 @@ def _contributions(clf: RelevanceModel, title: str, text: str, matches: CueMatch
     contributions = clf.contributions(cue_features(matches))
     weights = clf.weights
     for prefix, part in (("w:", text), ("t:", title)):
-        for tok in set(segment.cut(fold_case(part))):
+        for tok in dict.fromkeys(segment.cut(fold_case(part))):   # a set's order follows the hash seed
             weight = weights.get(prefix + tok)
             if weight is not None:
                 contributions[prefix + tok] = weight
