@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -430,7 +430,8 @@ def _link_farm(anchors: list[str], prose_chars: int) -> bool:
 
 
 def page_spam_verdict(title: str | None, paragraphs: list[str], head_title: str | None = None,
-                      anchors: list[str] | None = None, html_contacts: int = 0) -> SpamVerdict:
+                      anchors: list[str] | None = None,
+                      html_contacts: int | Callable[[], int] = 0) -> SpamVerdict:
     """Is the whole page spam? One or two injected spam lines (or advert sentences) over a genuine
     story are not (they are masked or cut instead). Spam are: pages whose spam lines are many, or
     carry a large share of a page that has little news prose besides (keyword pages, mirror pages
@@ -439,7 +440,8 @@ def page_spam_verdict(title: str | None, paragraphs: list[str], head_title: str 
     pages stuffed with one repeated keyword, and pages made of keyword lists with little prose (SEO
     stuffing, link farms, mail-order ads) - the last two rules need no vocabulary at all.
     Vocabulary-light signals (`spam_signals`) add: adverts (contact hooks and sales talk on a page
-    without news structure; `html_contacts` counts hooks in the HTML, whose footer extraction drops),
+    without news structure; `html_contacts` counts hooks in the HTML, whose footer extraction drops, or is a function
+    that does),
     keywords glued to a copied headline, link farms (`anchors`: the HTML's link texts) and
     stuffed <title>s."""
     if not paragraphs and not title:

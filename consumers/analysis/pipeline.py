@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from consumers.analysis import (
@@ -76,7 +77,7 @@ def analyze_page(
         byline, outlet = page.byline, outlet or page.outlet
         # link texts: a link farm's links are dropped by extraction as navigation
         anchors = spam_signals.anchor_texts(html[:MAX_HTML_CHARS])
-        html_contacts = spam_signals.html_contact_hooks(html[:MAX_HTML_CHARS])
+        html_contacts = partial(spam_signals.html_contact_hooks, html)   # counted only if needed
     else:
         text = _SURROGATES.sub("\ufffd", (text or "")[:MAX_TEXT_CHARS])
         paragraphs, title, byline = normalize.split_paragraphs(text), None, None

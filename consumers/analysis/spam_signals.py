@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 _HAN = "\u3400-\u9fff\uf900-\ufaff"
@@ -84,13 +85,16 @@ def news_structure(text: str) -> bool:
     return bool(_NEWS.search(text))
 
 
-def advert_page(text: str, extra_contacts: int = 0) -> bool:
+def advert_page(text: str, extra_contacts: int | Callable[[], int] = 0) -> bool:
     """A page that asks to be contacted (QQ, WeChat, phone, web address) and sells (咨询, 优惠,
     加盟, 到账, 日赚 ...), without any of the structure of news: an advert or a spun sales text.
-    `extra_contacts`: hooks found outside `text` (the HTML footer that extraction dropped)."""
-    if news_structure(text) or not (extra_contacts or contact_hooks(text)):
+    `extra_contacts`: hooks found outside `text` (the HTML footer that extraction dropped), or a
+    function that counts them - scanning a whole HTML page is the costly test, so it comes last."""
+    if news_structure(text) or len(set(_SALES.findall(fold(text)))) < _MIN_SALES:
         return False
-    return len(set(_SALES.findall(fold(text)))) >= _MIN_SALES
+    if contact_hooks(text):
+        return True
+    return bool(extra_contacts() if callable(extra_contacts) else extra_contacts)
 
 
 def html_contact_hooks(html: str) -> int:

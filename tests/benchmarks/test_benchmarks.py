@@ -15,6 +15,7 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 EXPECTED = {
     ("processor", "full processor (analyze_page)"), ("processor", "bare trafilatura, same pages"),
+    ("processor", "bare trafilatura fast=True, same pages"),
     ("processor", "processor / bare trafilatura"), ("processor", "peak memory (RSS), in-process"),
     ("indexer", "indexer throughput, steady"), ("indexer", "index size per story"), ("search", "search latency p50"), ("search", "search latency p95"),
     ("crawler", "crawl, whole command (delay 0)"), ("crawler", "crawl proper (delay 0)"),
