@@ -385,6 +385,14 @@ def _spam_title(title: str) -> bool:
     return len(segments) >= _SPAM_TITLE_SEGMENTS and spam_score(title).score >= 3
 
 
+def _spam_site_name(segments: list[str]) -> bool:
+    """A headline whose site-name segment (the last one, where a portal names itself) is a spam
+    brand: "隆回县督查检查考核“瘦身”…-澳门银河官方网站" is a mirror site's copy, not the outlet's page."""
+    if len(segments) < 2 or not spam_score(segments[-1]).strong:
+        return False
+    return all(not spam_score(seg).score for seg in segments[:-1]) and _han_count(segments[0]) >= _HEADLINE_MIN_HAN
+
+
 def _repeated_keyword_share(text: str) -> float:
     """Share of the page's Han characters taken by its most repeated word (2+ characters): keyword
     stuffing repeats one phrase ("减肥药哪个好 减肥药排行榜 减肥药效果…"); news varies its words."""
@@ -470,6 +478,11 @@ def page_spam_verdict(title: str | None, paragraphs: list[str], head_title: str 
         return SpamVerdict(True, "porn/gambling keywords glued to a copied headline", 0.6)
     if anchors and _link_farm(anchors, prose_chars):
         return SpamVerdict(True, "keyword lists / link farm", 0.6)
+    # a title "<headline>-<spam brand>" names the site that serves the page: a mirror, whatever the
+    # body (plain text: the first line is the title; a keyword line alone, as in seed 003, is not)
+    named = titles or paragraphs[:1]
+    if any(_spam_site_name([seg for seg in _TITLE_SEGMENTS.split(t) if seg.strip()]) for t in named):
+        return SpamVerdict(True, "copied story under a spam site's name", 0.6)
     title_spam = any(_spam_title(t) for t in titles)
     if title_spam and (spam_lines or woven or total < _MIN_PROSE_CHARS or (head_title and _spam_title(head_title))):
         return SpamVerdict(True, "porn/gambling keyword header", 0.6)

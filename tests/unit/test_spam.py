@@ -125,3 +125,37 @@ def test_a_portal_sidebar_with_crackdown_headlines_is_not_a_link_farm():
     assert page_spam_verdict("鼓楼区清理工作群126个", story, anchors=nav + sidebar).spam is False
     farm = [f"{city}代开发票" for city in ["北京", "上海", "广州", "深圳", "杭州", "南京", "成都", "重庆"]]
     assert page_spam_verdict("友情链接", ["本站每日更新。"], anchors=farm + nav[:16]).spam
+
+
+MIRRORED = [
+    "湖南日报讯（记者 邓丽）今年年初，隆回县对全县督查检查考核事项进行集中清理，将县级年度督查检查考核计划事项由52项压减至19项。",
+    "据统计，今年1至5月，全县各乡镇接受的各类检查较去年同期减少61%。",
+]
+
+
+def test_a_copied_story_under_a_gambling_site_name_is_a_mirror():
+    # the <title> names the site serving the page: a gambling brand, not the outlet
+    title = "隆回县督查检查考核“瘦身” 乡镇迎检次数减少六成-澳门银河官方网站"
+    verdict = page_spam_verdict(title, MIRRORED)
+    assert verdict.spam and verdict.reason == "copied story under a spam site's name"
+    # plain text: the first line is the title
+    assert page_spam_verdict(None, ["平城区为社区“减负松绑” 社区工作者回归服务主业 - 开元棋牌官方网站", *MIRRORED]).spam
+    # the outlet's own name there is not spam, nor is a gambling word inside the headline itself
+    assert not page_spam_verdict("隆回县督查检查考核“瘦身” 乡镇迎检次数减少六成-邵阳新闻在线", MIRRORED).spam
+    assert not page_spam_verdict("澳门银河等六家博彩企业公布第三季度业绩 - 澳门日报", MIRRORED).spam
+
+
+def test_a_keyword_header_line_alone_over_a_real_story_is_still_kept():
+    # seed 003's shape: an injected keyword line, no headline glued to it
+    header = "国产高潮视频在线观看,国产无套乱子伦精彩是白视频,国产国产人免费人成免费视频"
+    assert page_spam_verdict(None, [header, "厦门同安区：精简微信工作群 为基层干部减负", *MIRRORED]).spam is False
+
+
+def test_a_report_on_a_surrogacy_ring_is_news_and_an_advert_for_one_is_spam():
+    report = ["佛山日报讯（记者 陈嘉）近日，佛山市卫生健康局联合市公安局，成功打掉一个非法组织代孕的中介团伙，抓获犯罪嫌疑人14名。",
+              "该团伙每单收取40万元至70万元不等的费用，同时在网上招募年轻女性“捐卵”和“代怀”，租用民房作为代孕妇女集中居住点。",
+              "有关负责人表示，我国明令禁止任何形式的代孕，买卖配子、合子、胚胎也属违法行为。"]
+    assert page_spam_verdict("佛山打掉一个非法代孕中介团伙 涉案金额2000余万元", report).spam is False
+    advert = ["私人供精｜精子库排队太久怎么办？", "供精者均为硕士博士，试管冻精邮寄，代怀一条龙，包生男孩方案请私聊。",
+              "价格透明：普通供精8000元/次，包成功套餐3.8万元。", "联系微信：gongjing_demo01，非诚勿扰，资料保密。"]
+    assert page_spam_verdict(None, advert).spam is True
