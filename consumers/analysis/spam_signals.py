@@ -59,11 +59,17 @@ def fold(text: str) -> str:
 
 # --- adverts -------------------------------------------------------------------------------------
 
-_CONTACT = re.compile(
+# A person to write to: a messenger account or a mobile number (what adverts give, and news and
+# official notices, which give hotlines and web addresses, do not).
+_PERSONAL_CONTACT = (
     r"(?:qq|微信|薇信|威信|vx|wx|v信|加v|line(?:\s*id)?|whatsapp|telegram|飞机|tg)(?:号|群|同号)?\s*[:：]?\s*@?[a-z0-9_\-]{4,}"
     r"|(?:加|添加|联系)(?:我|老师|导师|客服|经理)?的?(?:微信|qq|line|vx)"
-    r"|www\.[a-z0-9\-]+\.[a-z]{2,}|https?://|[a-z0-9\-]+\.(?:com|cn|net|cc|vip|top)\b"
-    r"|(?<!\d)1[3-9]\d[-\s]?\d{4}[-\s]?\d{4}(?!\d)|(?<!\d)400-?\d{3}-?\d{4}(?!\d)|\+?852\s?\d{4}\s?\d{4}|whatsapp",
+    r"|(?<!\d)1[3-9]\d[-\s]?\d{4}[-\s]?\d{4}(?!\d)|\+?852\s?\d{4}\s?\d{4}|whatsapp"
+)
+_PERSONAL = re.compile(_PERSONAL_CONTACT)
+_CONTACT = re.compile(
+    _PERSONAL_CONTACT
+    + r"|www\.[a-z0-9\-]+\.[a-z]{2,}|https?://|[a-z0-9\-]+\.(?:com|cn|net|cc|vip|top)\b|(?<!\d)400-?\d{3}-?\d{4}(?!\d)",
 )
 # Sales talk: what adverts promise and ask for, and news sentences rarely say in their own voice.
 _SALES = re.compile(
@@ -74,21 +80,26 @@ _SALES = re.compile(
     r"|准准准|全网最快|限时|抢购")
 _NEWS = re.compile(
     r"本报讯|报讯|记者|通讯员|日电|消息[（(]|据[^，。]{1,12}(?:报道|消息)|来源[:：]|责任编辑|责编"
-    r"|\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}月\d{1,2}日|昨日|日前|近日|获悉|公布|表示|介绍")
+    r"|\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}月\d{1,2}日|昨日|日前|近日|获悉|公布|表示|介绍"
+    # and of official notices, which give web addresses and ask to apply (申请) or ask (咨询) too
+    r"|特此(?:通知|公告)|各有关单位|各(?:单位|部门)[:：]|主办单位")
 _MIN_SALES = 3
-# A text that itself gives a WeChat/QQ/phone contact and has no structure of news needs only one
+# A text that itself gives a WeChat/QQ/mobile contact and has no structure of news needs only one
 # sales word: no news item of the training part (230 pages) asks to be contacted without a dateline,
 # credit or reporting verb, while 58 of its 60 adverts do. A contact only in the HTML (a portal's
 # footer) still needs the full sales talk.
 _MIN_SALES_WITH_CONTACT = 1
 
 
-def contact_hooks(text: str) -> int:
-    return len(_CONTACT.findall(unicodedata.normalize("NFKC", text).lower()))
+def contact_hooks(text: str, personal: bool = False) -> int:
+    """Contact hooks in the text: web addresses, 400 numbers and, or with `personal` only, messenger
+    accounts and mobile numbers."""
+    return len((_PERSONAL if personal else _CONTACT).findall(unicodedata.normalize("NFKC", text).lower()))
 
 
 def news_structure(text: str) -> bool:
-    """Dateline, credit, source line or the reporting verbs of news (获悉, 表示, 近日 ...)."""
+    """Dateline, credit, source line or the reporting verbs of news (获悉, 表示, 近日 ...), or the
+    address and closing formula of an official notice."""
     return bool(_NEWS.search(text))
 
 
@@ -100,11 +111,11 @@ def advert_page(text: str, extra_contacts: int | Callable[[], int] = 0) -> bool:
     if news_structure(text):
         return False
     sales = len(set(_SALES.findall(fold(text))))
-    if sales >= _MIN_SALES_WITH_CONTACT and contact_hooks(text):
+    if sales >= _MIN_SALES_WITH_CONTACT and contact_hooks(text, personal=True):
         return True
     if sales < _MIN_SALES:
         return False
-    return bool(extra_contacts() if callable(extra_contacts) else extra_contacts)
+    return bool(contact_hooks(text) or (extra_contacts() if callable(extra_contacts) else extra_contacts))
 
 
 def html_contact_hooks(html: str) -> int:

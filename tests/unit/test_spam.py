@@ -159,3 +159,13 @@ def test_a_report_on_a_surrogacy_ring_is_news_and_an_advert_for_one_is_spam():
     advert = ["私人供精｜精子库排队太久怎么办？", "供精者均为硕士博士，试管冻精邮寄，代怀一条龙，包生男孩方案请私聊。",
               "价格透明：普通供精8000元/次，包成功套餐3.8万元。", "联系微信：gongjing_demo01，非诚勿扰，资料保密。"]
     assert page_spam_verdict(None, advert).spam is True
+
+
+def test_an_official_notice_with_a_web_address_is_not_an_advert():
+    notice = ["关于开展2025年度志愿服务项目申报工作的通知",
+              "各有关单位：为做好志愿服务项目申报工作，请于规定时间内登录 https://www.example.gov.cn 在线申请，"
+              "免费提供申报指导，咨询电话 0591-87000000。", "特此通知。"]
+    assert page_spam_verdict(notice[0], notice[1:]).spam is False
+    # a mobile number or a WeChat account, one sales word and no structure of news: an advert
+    advert = ["私家侦探 婚外情取证", "专业调查取证，全程保密，联系微信 zhentan_demo88 或 138-0000-1234。"]
+    assert page_spam_verdict(advert[0], advert[1:]).spam is True
