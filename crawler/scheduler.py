@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from crawler.registry import SourceRegistry
 from crawler.source import Source
-from newsmon.kafka import dumps, ensure_topics, make_producer
+from newsmon.kafka import dumps, ensure_topics, send_and_wait
 from newsmon.schemas import utcnow
 from newsmon.settings import TOPIC_CRAWL_REQUESTS, TOPIC_RAW_PAGES, Settings
 
@@ -33,20 +33,10 @@ def request_crawls(settings: Settings, sources: list[Source], *, registry: Sourc
         return []
     now = now or utcnow()
     ensure_topics(settings, [TOPIC_CRAWL_REQUESTS, TOPIC_RAW_PAGES])
-    producer = make_producer(settings)
     topic = settings.topic(TOPIC_CRAWL_REQUESTS)
-    sent = []
-    try:
-        futures = []
-        for s in sources:
-            req = {"request_id": uuid.uuid4().hex, "source_id": s.id, "requested_at": now.isoformat()}
-            futures.append(producer.send(topic, key=s.id.encode(), value=dumps(req)))
-            sent.append(req)
-        producer.flush(timeout=60)
-        for f in futures:
-            f.get(timeout=60)  # raises if the broker did not take it
-    finally:
-        producer.close(timeout=10)
+    sent = [{"request_id": uuid.uuid4().hex, "source_id": s.id, "requested_at": now.isoformat()} for s in sources]
+    # raises if the broker did not take them: the sources are then not marked requested
+    send_and_wait(settings, ((topic, req["source_id"].encode(), dumps(req)) for req in sent))
     if registry is not None:
         registry.mark_requested([s.id for s in sources], now)
     return sent

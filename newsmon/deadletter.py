@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from newsmon.kafka import ensure_topics, make_producer, read_topic
+from newsmon.kafka import ensure_topics, read_topic, send_and_wait
 from newsmon.schemas import DeadLetter
 from newsmon.settings import TOPIC_DEAD_LETTER, Settings
 
@@ -43,13 +43,5 @@ def replay(settings: Settings, letters: list[Letter]) -> int:
     """Re-queue each letter's original payload on its original topic with its original key. Letters
     whose payload was cut to fit the topic (`details.payload_truncated`) are not replayed: the head
     of a message is not the message."""
-    producer = make_producer(settings)
-    try:
-        futures = [producer.send(lt.letter.topic, key=(lt.letter.key or "").encode() or None, value=lt.payload_bytes())
-                   for lt in letters if lt.letter.topic and not lt.letter.details.get("payload_truncated")]
-        producer.flush(timeout=60)
-        for f in futures:
-            f.get(timeout=60)
-        return len(futures)
-    finally:
-        producer.close()
+    return send_and_wait(settings, ((lt.letter.topic, (lt.letter.key or "").encode() or None, lt.payload_bytes())
+                                    for lt in letters if lt.letter.topic and not lt.letter.details.get("payload_truncated")))

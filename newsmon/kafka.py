@@ -162,6 +162,21 @@ def _replication(admin: KafkaAdminClient) -> int:
     return min(3, max(1, len(brokers)))
 
 
+def send_and_wait(settings: Settings, messages: Iterable[tuple[str, bytes | None, bytes]], timeout_s: float = 60.0) -> int:
+    """Send (full topic name, key, value) messages with one producer and wait until the broker has
+    acknowledged every one (raises if it did not): for one-off writers - the scheduler's crawl
+    requests, dead-letter replay, tests. Returns how many were sent."""
+    producer = make_producer(settings)
+    try:
+        futures = [producer.send(topic, key=key, value=value) for topic, key, value in messages]
+        producer.flush(timeout=timeout_s)
+        for future in futures:
+            future.get(timeout=timeout_s)
+        return len(futures)
+    finally:
+        producer.close(timeout=10)
+
+
 def read_topic(settings: Settings, base_topic: str, timeout_s: float = 20.0) -> list:
     """Every record of a topic (namespace applied) from the beginning up to its end offsets at the
     time of the call, read outside any consumer group, so reading moves nobody's offsets (the

@@ -19,7 +19,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from newsmon.deadletter import Letter, read_dead_letters
 from newsmon.es import make_es
-from newsmon.kafka import client_config, make_admin, make_producer
+from newsmon.kafka import client_config, make_admin, make_producer, send_and_wait
 from newsmon.kafka import read_topic as kafka_read_topic
 from newsmon.settings import INDEX_ARTICLES, Settings
 
@@ -262,14 +262,7 @@ class DeadLetters:
 
 def produce(settings: Settings, base_topic: str, messages: list[tuple[str, bytes]]) -> None:
     """Publish and wait for every acknowledgement (no fault on the broker meanwhile)."""
-    producer = make_producer(settings)
-    try:
-        futures = [producer.send(settings.topic(base_topic), key=k.encode(), value=v) for k, v in messages]
-        producer.flush(timeout=60)
-        for fut in futures:
-            fut.get(timeout=60)
-    finally:
-        producer.close(timeout=30)
+    send_and_wait(settings, ((settings.topic(base_topic), k.encode(), v) for k, v in messages))
 
 
 def read_topic(settings: Settings, base_topic: str) -> list[tuple[str, bytes]]:
