@@ -57,6 +57,21 @@ class ServiceStatus:
     managed: bool = False    # started by this stack (has our PID file)
 
 
+def new_kafka_cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def format_kafka_storage(jvm: list[str], properties: Path, cluster_id: str, *extra: str) -> None:
+    """KRaft storage format (kafka-storage.sh format) with the given JVM command line."""
+    fmt = subprocess.run(
+        [*jvm, "kafka.tools.StorageTool", "format",
+         # "=" form: a base64 id may start with "-", which the option parser would take for a flag
+         f"--cluster-id={cluster_id}", "-c", str(properties), *extra],
+        capture_output=True, text=True, timeout=120)
+    if fmt.returncode != 0:
+        raise StackError("Kafka storage format failed", (fmt.stdout + fmt.stderr)[-3000:])
+
+
 class LocalStack:
     def __init__(self, settings: Settings):
         self.s = settings
@@ -218,18 +233,12 @@ class LocalStack:
         (d / "log4j.properties").write_text(_KAFKA_LOG4J.format(log=d / "server.log"))
         cluster_id_file = d / "cluster.id"
         if not cluster_id_file.exists():
-            cluster_id_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+            cluster_id_file.write_text(new_kafka_cluster_id())
         java = _java()
         cp = f"{self.kafka_home / 'libs'}/*"
         jvm = [java, f"-Xms{self.s.kafka_heap}", f"-Xmx{self.s.kafka_heap}", "-XX:+UseG1GC",
                f"-Dlog4j.configuration=file:{d / 'log4j.properties'}", "-cp", cp]
-        fmt = subprocess.run(
-            [*jvm, "kafka.tools.StorageTool", "format",
-             # "=" form: a base64 id may start with "-", which the option parser would take for a flag
-             f"--cluster-id={cluster_id_file.read_text().strip()}",
-             "-c", str(props), "--ignore-formatted"], capture_output=True, text=True, timeout=120)
-        if fmt.returncode != 0:
-            raise StackError("Kafka storage format failed", (fmt.stdout + fmt.stderr)[-3000:])
+        format_kafka_storage(jvm, props, cluster_id_file.read_text().strip(), "--ignore-formatted")
         progress(f"Starting Kafka {self.s.kafka_version} (KRaft) on 127.0.0.1:{self.s.kafka_port}")
         with open(d / "kafka.out", "ab") as out:
             proc = subprocess.Popen([*jvm, "kafka.Kafka", str(props)], stdout=out, stderr=subprocess.STDOUT,

@@ -11,15 +11,13 @@ NEWSMON_CACHE_DIR) on free ports of 127.0.0.1, in a temporary directory:
 
 from __future__ import annotations
 
-import base64
 import os
 import socket
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
-from deploy.local.stack import LocalStack
+from deploy.local.stack import LocalStack, format_kafka_storage, new_kafka_cluster_id
 from newsmon.mailcatcher import free_port
 from newsmon.settings import load_settings
 
@@ -75,10 +73,8 @@ class SecureKafka:
             "log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n\n")
         java = ["java", "-Xms256m", "-Xmx256m", f"-Dlog4j.configuration=file:{self.dir / 'log4j.properties'}",
                 "-cp", f"{self.kafka_home / 'libs'}/*"]
-        # passed as --cluster-id=…: a base64 id may start with "-", which would read as a flag
-        cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        _run(*java, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster}", "-c", str(props),
-             "--add-scram", f"SCRAM-SHA-256=[name={SCRAM_USER},password={SCRAM_PASSWORD}]")
+        format_kafka_storage(java, props, new_kafka_cluster_id(),
+                             "--add-scram", f"SCRAM-SHA-256=[name={SCRAM_USER},password={SCRAM_PASSWORD}]")
         with open(self.dir / "kafka.out", "ab") as out:
             self.proc = subprocess.Popen([*java, "kafka.Kafka", str(props)], stdout=out, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.dir)
