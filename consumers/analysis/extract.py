@@ -274,13 +274,13 @@ def _trafilatura(tree: HtmlElement, url: str | None):
         )
 
     quick = run(True, True)
-    if _body_chars(quick) >= _FAST_MIN_CHARS or sum(1 for _ in tree.iter()) > _FALLBACK_MAX_ELEMENTS:
-        return quick if _body_chars(quick) else None
-    for precision in (True, False):
-        document = run(False, precision)
-        if _body_chars(document):
-            return document
-    return quick if _body_chars(quick) else None
+    found = _body_chars(quick)
+    if found < _FAST_MIN_CHARS and sum(1 for _ in tree.iter()) <= _FALLBACK_MAX_ELEMENTS:
+        for precision in (True, False):
+            document = run(False, precision)
+            if _body_chars(document):
+                return document
+    return quick if found else None
 
 
 def _extract(html: str | bytes, url: str | None, hints: dict | None) -> ExtractedPage:
